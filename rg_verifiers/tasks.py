@@ -1,0 +1,140 @@
+"""The reasoning-gym task registry as rg-verifiers sees it: names, categories, configs, curricula."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import RGVError, did_you_mean
+
+# Scorers that run model text through eval()/sympy.parse_expr, raise, recurse or are slow:
+# these are always scored in a sandboxed worker process (see rg_verifiers.scoring).
+EXEC_SCORERS = frozenset(
+    {
+        "binary_matrix", "n_queens", "spiral_matrix", "string_insertion",  # eval()
+        "countdown", "puzzle24", "simple_integration", "intermediate_integration",
+        "polynomial_multiplication",  # sympy.parse_expr
+    }
+)
+SLOW_OR_FRAGILE_SCORERS = frozenset(
+    {"propositional_logic", "sokoban", "rubiks_cube", "arc_agi", "rearc", "manipulate_matrix",
+     "prime_factorization", "boxnet", "coin_flip", "polynomial_equations"}
+)
+SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS
+
+# Levels that validate but cannot generate items (measured: ../shared census); validate()
+# catches the others at load time.
+BROKEN_LEVELS: dict[str, dict[int, str]] = {
+    "jugs": {3: "7 jugs at difficulty 20: generation raises or runs > 60 s per item"},
+}
+
+
+@functools.cache
+def _registry():
+    import reasoning_gym  # noqa: F401  (registration happens at import)
+    from reasoning_gym.factory import DATASETS
+
+    return {name: DATASETS[name] for name in sorted(DATASETS) if name != "composite"}
+
+
+def task_names() -> list[str]:
+    return list(_registry())
+
+
+def env_id_for(task: str) -> str:
+    return "rg-" + task.replace("_", "-")
+
+
+def task_for_env_id(env_id: str) -> str:
+    name = env_id.split("/")[-1]
+    name = name[3:] if name.startswith(("rg-", "rg_")) else name
+    return resolve_task(name.replace("-", "_"))
+
+
+def resolve_task(name: str) -> str:
+    names = _registry()
+    if name in names:
+        return name
+    raise RGVError(f"unknown task {name!r}{did_you_mean(name, names)} (rgv tasks lists all {len(names)})")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    category: str
+    config_fields: tuple[str, ...]
+    difficulty_levels: int  # 0 when the task has no curriculum
+    sandboxed: bool
+
+
+@functools.cache
+def task_info(name: str) -> TaskInfo:
+    name = resolve_task(name)
+    dataset_cls, config_cls = _registry()[name]
+    # reasoning_gym.<category>.<module>
+    category = dataset_cls.__module__.split(".")[1]
+    fields = tuple(f.name for f in dataclasses.fields(config_cls) if f.name not in ("seed", "size"))
+    return TaskInfo(name, category, fields, _num_levels(name), name in SANDBOXED)
+
+
+def _num_levels(name: str) -> int:
+    from reasoning_gym.factory import create_curriculum, has_curriculum
+
+    if not has_curriculum(name):
+        return 0
+    return max(len(a.levels) for a in create_curriculum(name).attributes.values())
+
+
+def config_class(name: str):
+    return _registry()[resolve_task(name)][1]
+
+
+def dataset_class(name: str):
+    return _registry()[resolve_task(name)][0]
+
+
+def build_config(name: str, config: dict[str, Any] | None, difficulty: int | None, seed: int, size: int):
+    """The task's config dataclass: curriculum level first, explicit fields on top, validated."""
+    name = resolve_task(name)
+    config = dict(config or {})
+    cls = config_class(name)
+    valid = [f.name for f in dataclasses.fields(cls) if f.name not in ("seed", "size")]
+    for key in config:
+        if key not in valid:
+            raise RGVError(
+                f"unknown config field {key!r} for task {name!r}{did_you_mean(key, valid)} "
+                f"(valid fields: {', '.join(valid)})"
+            )
+    base: dict[str, Any] = {}
+    if difficulty is not None:
+        base = _curriculum_fields(name, difficulty)
+    fields = {**base, **config, "seed": seed, "size": size}
+    try:
+        cfg = cls(**fields)
+        cfg.validate()
+    except (AssertionError, ValueError, TypeError) as exc:
+        where = f" at difficulty {difficulty}" if difficulty is not None else ""
+        raise RGVError(f"invalid config for task {name!r}{where}: {exc or type(exc).__name__} (config: {config})") from None
+    return cfg
+
+
+def _curriculum_fields(name: str, level: int) -> dict[str, Any]:
+    from reasoning_gym.factory import create_curriculum
+
+    info = task_info(name)
+    if info.difficulty_levels == 0:
+        raise RGVError(f"task {name!r} has no curriculum, so 'difficulty' is not available; set 'config' fields instead")
+    if not isinstance(level, int) or not 0 <= level < info.difficulty_levels:
+        raise RGVError(f"difficulty for {name!r} must be an integer in 0..{info.difficulty_levels - 1}, got {level!r}")
+    if level in BROKEN_LEVELS.get(name, {}):
+        raise RGVError(f"difficulty {level} of {name!r} is broken in reasoning-gym 0.1.25: {BROKEN_LEVELS[name][level]}; choose another level")
+    cur = create_curriculum(name)
+    cur.set_global_level(level)
+    try:
+        # Passing seed/size here matters: without them the curriculum draws seed=None (random).
+        cfg = cur.generate_configuration({"seed": 0, "size": 1})
+    except (AssertionError, ValueError, IndexError) as exc:
+        raise RGVError(f"difficulty {level} of {name!r} is broken in reasoning-gym 0.1.25 ({exc}); choose another level") from None
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("seed", "size")}
