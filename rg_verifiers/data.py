@@ -35,7 +35,7 @@ from .tasks import build_config, resolve_task
 log = logging.getLogger("rg_verifiers")
 
 EVAL_SEED_OFFSET = 10_000_000
-DATA_FORMAT = 1
+DATA_FORMAT = 2
 HASH_DEPENDENT = frozenset({"isomorphic_strings", "ransom_note", "polynomial_multiplication", "knight_swap", "word_ladder"})
 SLOW_GENERATORS = frozenset({
     "knight_swap", "futoshiki", "zebra_puzzles", "puzzle24", "sokoban", "intermediate_integration",
@@ -71,7 +71,8 @@ class TaskSpec:
 
     def config_json(self, seed: int, size: int) -> str:
         cfg = build_config(self.name, self.config, self.difficulty, seed=seed, size=size)
-        return serialization.dumps(dataclasses.asdict(cfg))
+        # field by field, not asdict(): nested dataclasses and enums must keep their types
+        return serialization.dumps({f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
 
 
 @dataclass
@@ -238,7 +239,8 @@ def build_split(specs: list[TaskSpec], split: str, n: int, seed: int, exclude: s
             reports.append(report)
     if len(specs) > 1:
         random.Random(f"rgv:{seed}:{split}").shuffle(all_rows)
-    if use_cache:
+    # a split with generator failures (e.g. a worker timeout) may differ next time: not cached
+    if use_cache and not any(r.generation_errors for r in reports):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps({"rows": all_rows, "reports": [dataclasses.asdict(r) for r in reports]}))

@@ -7,16 +7,49 @@ verifiers dataset's `info` column as one of these strings, so any process can sc
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import enum
+import importlib
 import json
 from fractions import Fraction
 from typing import Any
 
 _TAG = "__rgv__"
+# Only reasoning-gym's own enums and dataclasses are rebuilt from a class path.
+_TRUSTED_PREFIX = "reasoning_gym."
+
+
+def _class_path(obj: Any) -> str:
+    cls = type(obj)
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    if not path.startswith(_TRUSTED_PREFIX):
+        raise TypeError(f"cannot serialise {path}")
+    return path
+
+
+def _load_class(path: str):
+    if not path.startswith(_TRUSTED_PREFIX):
+        raise ValueError(f"refusing to load class {path!r}")
+    module, _, qualname = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _encode(obj: Any) -> Any:
+    if isinstance(obj, enum.Enum):  # before str/int: TaskType(str, Enum) must stay an Enum
+        return {_TAG: "enum", "cls": _class_path(obj), "v": _encode(obj.value)}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {_TAG: "dataclass", "cls": _class_path(obj), "v": fields}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, (dt.datetime, dt.date, dt.time)):  # datetime before date: it is one
+        return {_TAG: type(obj).__name__, "v": obj.isoformat()}
+    if isinstance(obj, dt.timedelta):
+        return {_TAG: "timedelta", "v": [obj.days, obj.seconds, obj.microseconds]}
     if isinstance(obj, list):
         return [_encode(v) for v in obj]
     if isinstance(obj, tuple):
@@ -58,6 +91,14 @@ def _decode(obj: Any) -> Any:
             return {_decode(x) for x in v}
         if tag == "frozenset":
             return frozenset(_decode(x) for x in v)
+        if tag in ("datetime", "date", "time"):
+            return getattr(dt, tag).fromisoformat(v)
+        if tag == "timedelta":
+            return dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
+        if tag == "enum":
+            return _load_class(obj["cls"])(_decode(v))
+        if tag == "dataclass":
+            return _load_class(obj["cls"])(**{k: _decode(x) for k, x in v.items()})
         raise ValueError(f"unknown tag {tag!r}")
     return obj
 

@@ -76,11 +76,12 @@ class Worker:
 
     def _recv(self, timeout: float) -> dict:
         try:
-            if not self._in.poll(timeout):
-                raise TimeoutError
-            return json.loads(self._in.recv_bytes())
+            ready = self._in.poll(timeout)
+            if ready:
+                return json.loads(self._in.recv_bytes())
         except (EOFError, OSError) as exc:
             raise WorkerDied(str(exc)) from None
+        raise TimeoutError  # outside the try: TimeoutError is an OSError
 
     def request(self, payload: dict, n_replies: int, timeout: float) -> Iterator[dict]:
         """Send one request; yield its replies, each within `timeout` of the previous one."""

@@ -1,0 +1,13 @@
+"""rg-advanced-geometry: reasoning-gym's `advanced_geometry` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "advanced_geometry"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against AdvancedGeometryConfig."""
+    return load_rg_environment(TASK, **kwargs)

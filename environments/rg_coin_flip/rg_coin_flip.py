@@ -1,0 +1,13 @@
+"""rg-coin-flip: reasoning-gym's `coin_flip` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "coin_flip"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against CoinFlipConfig."""
+    return load_rg_environment(TASK, **kwargs)

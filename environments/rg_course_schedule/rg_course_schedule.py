@@ -1,0 +1,13 @@
+"""rg-course-schedule: reasoning-gym's `course_schedule` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "course_schedule"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against CourseScheduleConfig."""
+    return load_rg_environment(TASK, **kwargs)

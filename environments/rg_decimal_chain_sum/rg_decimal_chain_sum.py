@@ -1,0 +1,13 @@
+"""rg-decimal-chain-sum: reasoning-gym's `decimal_chain_sum` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "decimal_chain_sum"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against DecimalChainSumConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-family-relationships: reasoning-gym's `family_relationships` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "family_relationships"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against FamilyRelationshipsConfig."""
+    return load_rg_environment(TASK, **kwargs)

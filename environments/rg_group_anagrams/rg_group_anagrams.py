@@ -1,0 +1,13 @@
+"""rg-group-anagrams: reasoning-gym's `group_anagrams` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "group_anagrams"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against GroupAnagramsConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-intermediate-integration: reasoning-gym's `intermediate_integration` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "intermediate_integration"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against IntermediateIntegrationConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-isomorphic-strings: reasoning-gym's `isomorphic_strings` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "isomorphic_strings"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against IsomorphicStringsConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-n-queens: reasoning-gym's `n_queens` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "n_queens"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against NQueensConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-pool-matrix: reasoning-gym's `pool_matrix` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "pool_matrix"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against PoolMatrixConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-ransom-note: reasoning-gym's `ransom_note` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "ransom_note"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against RansomNoteConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-sentence-reordering: reasoning-gym's `sentence_reordering` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "sentence_reordering"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against SentenceReorderingConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-simple-equations: reasoning-gym's `simple_equations` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "simple_equations"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against SimpleEquationsConfig."""
+    return load_rg_environment(TASK, **kwargs)

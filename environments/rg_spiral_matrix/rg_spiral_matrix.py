@@ -1,0 +1,13 @@
+"""rg-spiral-matrix: reasoning-gym's `spiral_matrix` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "spiral_matrix"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against SpiralMatrixConfig."""
+    return load_rg_environment(TASK, **kwargs)

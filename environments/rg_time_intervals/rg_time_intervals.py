@@ -1,0 +1,13 @@
+"""rg-time-intervals: reasoning-gym's `time_intervals` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "time_intervals"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against TimeIntervalsConfig."""
+    return load_rg_environment(TASK, **kwargs)

@@ -1,0 +1,13 @@
+"""rg-word-sorting: reasoning-gym's `word_sorting` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "word_sorting"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against WordSortingConfig."""
+    return load_rg_environment(TASK, **kwargs)

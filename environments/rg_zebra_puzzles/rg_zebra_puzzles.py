@@ -1,0 +1,13 @@
+"""rg-zebra-puzzles: reasoning-gym's `zebra_puzzles` as a verifiers environment.
+
+Generated from rg_verifiers/templates/env by `rgv envs generate`; edit the template, not this file.
+"""
+
+from rg_verifiers.env import load_rg_environment
+
+TASK = "zebra_puzzles"
+
+
+def load_environment(**kwargs):
+    """See README.md for the arguments; `config` is checked against ZebraConfig."""
+    return load_rg_environment(TASK, **kwargs)
