@@ -53,10 +53,10 @@ class RGRubric(vf.Rubric):
         if isinstance(state, dict) and _STATE_KEY in state:
             return state[_STATE_KEY]
         answer = parse_answer(completion)
-        key = (id(completion), answer, info.get("task"), info.get("split"), info.get("index"))
+        key = (id(completion), answer, info.get("rg_task"), info.get("split"), info.get("index"))
         result = self._recent.get(key)
         if result is None:
-            result = await self.scorer.score((info["task"], info["config"], info["entry"], answer))
+            result = await self.scorer.score((info["rg_task"], info["config"], info["entry"], answer))
             self._recent[key] = result
             if len(self._recent) > 4096:
                 self._recent.popitem(last=False)

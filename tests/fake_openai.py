@@ -67,7 +67,7 @@ class FakeOpenAI:
 
     def reply(self, model: str, messages: list[dict]) -> str:
         question = [m["content"] for m in messages if m["role"] == "user"][-1]
-        gold = self.references.get(question.split("\n\n", 1)[-1] if question not in self.references else question, "")
+        gold = self.references.get(question, "")
         if model == "gold":
             return f"Let me work it out.\n<answer>{gold}</answer>"
         if model == "wrong":
@@ -76,6 +76,8 @@ class FakeOpenAI:
             return f"The answer is {gold}"
         if model.startswith("hostile:"):
             return f"<answer>{HOSTILE[int(model.split(':')[1])]}</answer>"
+        if model == "hostile":  # cycle through every payload
+            return f"<answer>{HOSTILE[self.requests % len(HOSTILE)]}</answer>"
         return "I do not know."
 
     def __enter__(self):

@@ -50,7 +50,7 @@ def test_mixture_allocates_by_weight_and_keeps_task_names():
     assert allocate(7, [1, 1]) == [4, 3]
     env = load_rg_environment([{"name": "leg_counting", "weight": 3, "config": {"max_animals": 4}}, "basic_arithmetic"],
                               num_eval_examples=40, num_train_examples=8)
-    tasks = [i["task"] for i in env.eval_dataset["info"]]
+    tasks = [i["rg_task"] for i in env.eval_dataset["info"]]
     assert tasks.count("leg_counting") == 30 and tasks.count("basic_arithmetic") == 10
 
 

@@ -142,9 +142,16 @@ class WorkerPool:
 
     def warm_up(self, background: bool = True) -> None:
         """Start all workers now (in parallel), so the first score does not pay the import."""
+        def start_one():
+            with self.checkout() as worker:  # leased, so no request can race the start
+                try:
+                    worker.ensure_started()
+                except Exception:
+                    pass  # the first real request retries and reports
+
         def run():
             with self._warm:
-                threads = [threading.Thread(target=w.ensure_started, daemon=True) for w in self.workers]
+                threads = [threading.Thread(target=start_one, daemon=True) for _ in self.workers]
                 for t in threads:
                     t.start()
                 for t in threads:
