@@ -1,0 +1,64 @@
+"""An environment installed from wheels into a fresh venv, under verifiers 0.3.1 and 0.1.14.
+
+This is the "use it from another project" path of the README: build wheels of the core and the
+chosen environments, `pip install --find-links`, run verifiers' own vf-eval there.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_openai import FakeOpenAI
+from test_vf_eval import references
+
+pytestmark = pytest.mark.slow
+ARGS = {"num_eval_examples": 6, "num_train_examples": 4, "config": {"max_animals": 4}}
+CHECK = """
+import json, sys, verifiers as vf
+env = vf.load_environment("rg-leg-counting", **json.loads(sys.argv[1]))
+train = env.get_dataset()
+print(json.dumps({"version": vf.__version__, "eval": len(env.get_eval_dataset()), "train": len(train),
+                  "overlap": env.rgv_report["overlap"]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory, repo_root):
+    out = tmp_path_factory.mktemp("wheels")
+    subprocess.run([str(Path(sys.executable).parent / "rgv"), "envs", "build-wheels", "rg-leg-counting", "rg-composite",
+                    "-o", str(out)], check=True, cwd=repo_root, capture_output=True)
+    names = sorted(p.name for p in out.glob("*.whl"))
+    assert any(n.startswith("rg_verifiers-") for n in names) and any(n.startswith("rg_leg_counting-") for n in names)
+    return out
+
+
+@pytest.mark.parametrize("verifiers_version", ["0.3.1", "0.1.14"])
+def test_env_from_wheels_in_a_fresh_venv(tmp_path, wheels, verifiers_version):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    install = subprocess.run([py, "-m", "pip", "install", "-q", "--find-links", str(wheels), "rg-leg-counting",
+                              f"verifiers=={verifiers_version}"], capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr[-2000:]
+    # the fresh venv has no torch and sees nothing of this checkout
+    probe = subprocess.run([py, "-c", "import importlib.util as u, rg_verifiers; print(u.find_spec('torch') is None, rg_verifiers.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, check=True).stdout.split()
+    assert probe[0] == "True" and str(venv) in probe[1]
+    loaded = subprocess.run([py, "-c", CHECK, json.dumps(ARGS)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    facts = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert facts == {"version": verifiers_version, "eval": 6, "train": 4, "overlap": 0}
+    with FakeOpenAI(references("leg_counting", ARGS)) as server:
+        run = subprocess.run([str(venv / "bin" / "vf-eval"), "rg-leg-counting", "-m", "gold", "-b", server.base_url,
+                              "-k", "OPENAI_API_KEY", "-n", "6", "-r", "1", "-s", "-a", json.dumps(ARGS)],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                             env=dict(os.environ, OPENAI_API_KEY="test", PATH=f"{venv / 'bin'}:{os.environ['PATH']}"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = list((tmp_path / "outputs" / "evals").rglob("results.jsonl"))
+    assert results, run.stdout[-2000:]
+    rows = [json.loads(line) for line in results[0].read_text().splitlines()]
+    assert len(rows) == 6 and all(r["reward"] == 1.0 for r in rows)
