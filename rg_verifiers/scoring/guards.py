@@ -31,9 +31,10 @@ SYMPY_SCORERS = frozenset(
 MAX_LITERAL_EVAL_CHARS = 20_000
 MAX_SYMPY_CHARS = 1_000
 _MATH_NAMES = frozenset(
-    "sin cos tan cot sec csc asin acos atan sinh cosh tanh exp log ln sqrt pi E I oo Abs".split()
+    "sin cos tan cot sec csc asin acos atan asinh acosh atanh sinh cosh tanh exp log ln sqrt pi E I oo Abs "
+    "Integral".split()  # intermediate_integration golds include unevaluated Integral(f, x)
 )
-_SYMPY_CHARS = re.compile(r"^[0-9A-Za-z+\-*/^().\s]*$")
+_SYMPY_CHARS = re.compile(r"^[0-9A-Za-z+\-*/^().,\s]*$")  # commas separate function arguments
 _NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _NAME = re.compile(r"[A-Za-z]+")
 _POWER = re.compile(r"\*\*|\^")
@@ -53,7 +54,7 @@ def check_sympy_answer(text: str) -> str | None:
     if len(text) > MAX_SYMPY_CHARS:
         return f"longer than {MAX_SYMPY_CHARS} characters"
     if not _SYMPY_CHARS.match(text):
-        return "characters other than digits, letters, + - * / ^ ( ) . and spaces"
+        return "characters other than digits, letters, + - * / ^ ( ) . , and spaces"
     # a digit glued to letters is scientific notation (1e999999) or implicit multiplication
     if re.search(r"\d[A-Za-z]", text):
         return "number followed by letters"
