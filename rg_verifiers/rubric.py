@@ -4,62 +4,87 @@ Reward functions (weight):
 - correct (1.0): the task's own score_answer in [0, 1] (sandboxed where needed)
 - format (0): 1 when the final message ends with a closed <answer>...</answer>
 - parse_failure (0): 1 when the final message has no <answer> tag (correct is then 0)
-- score_error / score_timeout / answer_rejected (0): 1 when scoring raised or the worker
-  died, ran past its time limit, or the answer was refused before scoring (too long, or
-  not plain arithmetic for the sympy scorers)
+- score_failure (0): 1 when scoring failed and gave 0: the scorer raised, its worker died or
+  ran past the time limit, or the answer was refused before scoring (too long; not plain
+  arithmetic for the sympy scorers). Which one is in state["rgv_status"]
+  (`vf-eval ... -C rgv_status` saves it): ok, parse_failure, error, crashed, timeout, rejected.
+
+`correct` is the only registered function, a group-level one (called once per group of
+rollouts, with lists); the metrics are added to state["metrics"] after verifiers' own
+score_group, from the same pass. verifiers' per-call overhead (signature inspection, building
+six argument lists from the states) dominated scoring cost when each metric was a function of
+its own. A group's answers reach the scoring workers as one batch.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 
 import verifiers as vf
 
 from .protocol import format_ok, parse_answer
-from .scoring import ScoreResult, Scorer
+from .scoring import Scorer
 
-_STATE_KEY = "rgv_score"
+_STATE_KEY = "rgv_metrics"
+FAILURES = ("error", "crashed", "timeout", "rejected")
+METRICS = ("format", "parse_failure", "score_failure")  # weight 0, beside `correct`
+
+
+def _fixed_signature(func):
+    # verifiers inspects the signature on every call; a precomputed one is returned at once
+    func.__signature__ = inspect.signature(func)
+    return func
 
 
 class RGRubric(vf.Rubric):
     def __init__(self, scorer: Scorer, parser: vf.Parser | None = None):
         super().__init__(parser=parser or vf.XMLParser(fields=["answer"]))
         self.scorer = scorer
-        self._recent: OrderedDict = OrderedDict()  # for verifiers versions that pass no `state`
+        self._recent: OrderedDict = OrderedDict()  # for verifiers versions that pass no `states`
 
-        async def correct(completion, info, state=None, **kwargs) -> float:
-            return (await self._result(completion, info, state)).score
+        async def correct(completions, infos, states=None, **kwargs) -> list[float]:
+            return [m["correct"] for m in await self._metrics(completions, infos, states)]
 
-        async def score_error(completion, info, state=None, **kwargs) -> float:
-            return float((await self._result(completion, info, state)).status in ("error", "crashed"))
+        self.add_reward_func(_fixed_signature(correct), weight=1.0)
 
-        async def score_timeout(completion, info, state=None, **kwargs) -> float:
-            return float((await self._result(completion, info, state)).status == "timeout")
+    async def score_group(self, states, *args, **kwargs):
+        # verifiers' own scoring (reward, advantages, timing), then our metrics from the same pass
+        await super().score_group(states, *args, **kwargs)
+        all_metrics = await self._metrics([s["completion"] for s in states], [s["info"] for s in states], states)
+        for state, metrics in zip(states, all_metrics):
+            state["metrics"] = {**(state.get("metrics") or {}), **{k: metrics[k] for k in METRICS}}
 
-        async def answer_rejected(completion, info, state=None, **kwargs) -> float:
-            return float((await self._result(completion, info, state)).status == "rejected")
+    async def score_rollout(self, state, *args, **kwargs):
+        """Independent scoring (vf-eval -R/-i): verifiers refuses group functions there."""
+        await self.score_group([state], *args, **kwargs)
 
-        def format(completion, **kwargs) -> float:  # noqa: A001 - metric name users see
-            return float(format_ok(completion))
-
-        def parse_failure(completion, **kwargs) -> float:
-            return float(parse_answer(completion) is None)
-
-        self.add_reward_func(correct, weight=1.0)
-        for metric in (format, parse_failure, score_error, score_timeout, answer_rejected):
-            self.add_reward_func(metric, weight=0.0)
-
-    async def _result(self, completion, info, state) -> ScoreResult:
-        if isinstance(state, dict) and _STATE_KEY in state:
-            return state[_STATE_KEY]
-        answer = parse_answer(completion)
-        key = (id(completion), answer, info.get("rg_task"), info.get("split"), info.get("index"))
-        result = self._recent.get(key)
-        if result is None:
-            result = await self.scorer.score((info["rg_task"], info["config"], info["entry"], answer))
-            self._recent[key] = result
-            if len(self._recent) > 4096:
+    async def _metrics(self, completions, infos, states) -> list[dict]:
+        if not isinstance(states, list) or len(states) != len(completions):
+            states = [None] * len(completions)
+        out: list[dict | None] = []
+        todo: list[tuple[int, str | None, tuple]] = []
+        for i, (completion, info, state) in enumerate(zip(completions, infos, states)):
+            cached = state.get(_STATE_KEY) if isinstance(state, dict) else None
+            if cached is None:
+                answer = parse_answer(completion)
+                key = (id(completion), answer, info.get("rg_task"), info.get("split"), info.get("index"))
+                cached = self._recent.get(key)
+                if cached is None:
+                    todo.append((i, answer, key))
+            out.append(cached)
+        if todo:
+            results = await self.scorer.score_batch(
+                [(infos[i]["rg_task"], infos[i]["config"], infos[i]["entry"], answer) for i, answer, _ in todo])
+            for (i, answer, key), r in zip(todo, results):
+                out[i] = {"correct": r.score, "format": float(format_ok(completions[i])),
+                          "parse_failure": float(answer is None), "score_failure": float(r.status in FAILURES),
+                          "status": r.status}
+                self._recent[key] = out[i]
+            while len(self._recent) > 4096:
                 self._recent.popitem(last=False)
-        if isinstance(state, dict):
-            state[_STATE_KEY] = result
-        return result
+        for metrics, state in zip(out, states):
+            if isinstance(state, dict) and _STATE_KEY not in state:
+                state[_STATE_KEY] = metrics
+                state["rgv_status"] = metrics["status"]
+        return out  # type: ignore[return-value]

@@ -62,3 +62,7 @@ def test_env_from_wheels_in_a_fresh_venv(tmp_path, wheels, verifiers_version):
     assert results, run.stdout[-2000:]
     rows = [json.loads(line) for line in results[0].read_text().splitlines()]
     assert len(rows) == 6 and all(r["reward"] == 1.0 for r in rows)
+    for r in rows:  # metrics are columns (0.1.9) or inside `metrics` (0.1.14+)
+        metrics = {**r.get("metrics", {}), **r}
+        assert metrics["correct"] == 1.0 and metrics["format"] == 1.0
+        assert metrics["parse_failure"] == 0.0 and metrics["score_failure"] == 0.0

@@ -94,6 +94,22 @@ class Scorer:
             loop.call_soon(self._flush, loop)
         return await fut
 
+    async def score_batch(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
+        """Score a group: in-process items right here, sandboxed ones in one worker batch."""
+        results: list[ScoreResult | None] = [None] * len(items)
+        remote = []
+        for i, item in enumerate(items):
+            if item[3] is None:
+                results[i] = ScoreResult(0.0, "parse_failure")
+            elif self.sandboxed(item[0]):
+                remote.append(i)
+            else:
+                results[i] = self._score_here(item)
+        if remote:
+            for i, r in zip(remote, await asyncio.gather(*[self.score(items[i]) for i in remote])):
+                results[i] = r
+        return results  # type: ignore[return-value]
+
     def _flush(self, loop) -> None:
         batch = self._pending.pop(loop, [])
         if batch:
