@@ -209,7 +209,12 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         need(m.lora.r > 0, "model.lora.r", "must be > 0", m.lora.r)
         need(m.lora.alpha > 0, "model.lora.alpha", "must be > 0", m.lora.alpha)
         need(0 <= m.lora.dropout < 1, "model.lora.dropout", "must be in [0, 1)", m.lora.dropout)
-        need(len(m.lora.target_modules) > 0, "model.lora.target_modules", "must not be empty", m.lora.target_modules)
+        need(
+            len(m.lora.target_modules) > 0 and all(isinstance(x, str) and x for x in m.lora.target_modules),
+            "model.lora.target_modules",
+            "must be a non-empty list of module names",
+            m.lora.target_modules,
+        )
 
     need(len(cfg.tasks) > 0, "tasks", "needs at least one task", cfg.tasks)
     seen: set[str] = set()
@@ -247,12 +252,15 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         "max_concurrent",
     ):
         need(getattr(t, name) > 0, f"training.{name}", "must be > 0", getattr(t, name))
-    need(t.num_generations >= 2, "training.num_generations", "must be >= 2 (GRPO compares rollouts)", t.num_generations)
+    # GRPO's advantage is a reward relative to the other rollouts of the same prompt
+    need(t.num_generations >= 2, "training.num_generations", "must be >= 2", t.num_generations)
     need(t.beta >= 0, "training.beta", "must be >= 0", t.beta)
-    need(t.save_total_limit is None or t.save_total_limit > 0, "training.save_total_limit", "must be > 0", t.save_total_limit)
+    limit = t.save_total_limit
+    need(limit is None or limit > 0, "training.save_total_limit", "must be > 0 or null", limit)
     need(t.eval_steps is None or t.eval_steps > 0, "training.eval_steps", "must be > 0 or null", t.eval_steps)
     if t.eval_steps is not None:
-        need(d.num_eval_examples > 0, "data.num_eval_examples", "must be > 0 when training.eval_steps is set", d.num_eval_examples)
+        rule = "must be > 0 when training.eval_steps is set"
+        need(d.num_eval_examples > 0, "data.num_eval_examples", rule, d.num_eval_examples)
     need(0 < t.vllm_server_port < 65536, "training.vllm_server_port", "must be a TCP port", t.vllm_server_port)
     need(
         t.resume_from_checkpoint is None or t.resume_from_checkpoint != "",
