@@ -212,7 +212,7 @@ def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting"),
         with console.status(f"evaluating {name} on {env_id}: {num_examples} examples x {rollouts} rollouts ..."):
             path = run_eval(env_id, name, url, args, num_examples, rollouts, max_tokens, temperature, max_concurrent, output_dir, api_key_var)
     print_report([path], title=f"{env_id} — {name}")
-    console.print(f"results (vf-eval format): {path}")
+    console.print(f"results (vf-eval format): {path}", soft_wrap=True)
 
 
 @app.command("report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -36,5 +37,6 @@ def results_table(table: ResultsTable, title: str = "results") -> Table:
 
 def print_report(paths: list[str | Path], title: str = "results") -> ResultsTable:
     table = load_results(paths)
-    Console().print(results_table(table, title))
+    # piped output (logs, CI) gets full rows instead of 80-column wrapping
+    Console(width=None if sys.stdout.isatty() else 200).print(results_table(table, title))
     return table
