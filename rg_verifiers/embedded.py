@@ -7,6 +7,8 @@ we only locate the file. Nothing is downloaded at run time.
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 from pathlib import Path
 
 from .errors import RGVError
@@ -28,3 +30,38 @@ def gguf_path() -> Path:
 
 def is_embedded(model: str | None) -> bool:
     return model in (None, "", EMBEDDED_NAME, EMBEDDED_HF_ID)
+
+
+def hf_model_dir() -> Path:
+    """A float32 safetensors copy of the embedded model, converted from the GGUF once and cached.
+
+    transformers loads the GGUF (dequantised) in ~40 s, but that model still counts as
+    GGUF-quantised: it refuses save_pretrained and training. Copying its weights into a plain
+    model built from the same config gives a normal checkpoint that reloads in about a second.
+    """
+    root = Path(os.environ.get("RGV_CACHE_DIR", Path.home() / ".cache" / "rg-verifiers"))
+    target = root / "models" / "SmolLM2-135M-Instruct-f32"
+    if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
+        return target
+    from rich.console import Console
+
+    with Console(stderr=True).status("converting the embedded GGUF model to safetensors (once, about a minute) ..."):
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        gguf = gguf_path()
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        config_dict = quantised.config.to_dict()
+        config_dict.pop("quantization_config", None)
+        config = AutoConfig.for_model(**config_dict)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(quantised.state_dict(), strict=True)
+        model.generation_config = quantised.generation_config
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    return target

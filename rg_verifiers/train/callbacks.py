@@ -1,0 +1,69 @@
+"""Trainer callbacks shared by both backends (both trainers are transformers Trainers)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+
+from rich.console import Console
+from transformers import TrainerCallback
+
+from .evaluation import evaluate_rows, write_eval
+
+
+def peak_memory_mb() -> float:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**20
+    except ImportError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class MetricsFileCallback(TrainerCallback):
+    """Every log line (reward, per-task reward, parse failures, lengths, memory) into metrics.jsonl:
+    the offline record whatever `report_to` is."""
+
+    def __init__(self, out_dir: str):
+        self.path = Path(out_dir) / "metrics.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs is not None:
+            logs["peak_memory_mb"] = round(peak_memory_mb(), 1)
+            with self.path.open("a") as f:
+                f.write(json.dumps({"step": state.global_step, "time": time.time(), **logs}) + "\n")
+
+
+class FixedEvalCallback(TrainerCallback):
+    """Step-0 baseline, every `eval_steps`, and the final step, on the same eval rows."""
+
+    def __init__(self, rows, make_generate, out_dir: str, eval_steps: int | None):
+        self.rows, self.make_generate, self.out_dir, self.eval_steps = rows, make_generate, out_dir, eval_steps
+        self.done: set[int] = set()
+        self.console = Console(stderr=True)
+
+    def _run(self, state, model) -> None:
+        if state.global_step in self.done or not self.rows:
+            return
+        self.done.add(state.global_step)
+        with self.console.status(f"evaluating {len(self.rows)} fixed eval items at step {state.global_step} ..."):
+            report = evaluate_rows(self.rows, self.make_generate(model), state.global_step)
+        path = write_eval(self.out_dir, report)
+        self.console.print(f"eval step {state.global_step}: accuracy {report['accuracy']:.3f}, "
+                           f"parse failures {report['parse_failure_rate']:.2f} -> {path}")
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step == 0:  # a resumed run already has its baseline
+            self._run(state, model)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self.eval_steps and state.global_step % self.eval_steps == 0:
+            self._run(state, model)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self._run(state, model)

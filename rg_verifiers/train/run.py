@@ -1,0 +1,94 @@
+"""train(cfg): pick the backend, build the env and the model, run GRPO, write the results."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import ExperimentConfig
+from ..config.loader import save_config
+from ..embedded import hf_model_dir, is_embedded
+from ..errors import RGVError
+
+
+def select_backend(cfg: ExperimentConfig) -> tuple[str, str]:
+    """(backend, why). verifiers needs CUDA + vLLM; TRL runs anywhere."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    vllm = importlib.util.find_spec("vllm") is not None
+    t = cfg.training
+    if t.backend == "verifiers" and not (cuda and vllm):
+        missing = "CUDA GPUs" if not cuda else "vLLM"
+        raise RGVError(f"training.backend=verifiers needs CUDA GPUs and vLLM (./setup.sh --gpu); {missing} not found here: use training.backend=trl")
+    if t.backend == "auto":
+        backend = "verifiers" if cuda and vllm else "trl"
+        why = "CUDA and vLLM found" if backend == "verifiers" else f"no {'CUDA' if not cuda else 'vLLM'}: in-process generation"
+    else:
+        backend, why = t.backend, "as configured"
+    if not cuda:
+        if t.bf16:
+            raise RGVError("training.bf16=true needs a GPU; on CPU set training.bf16=false")
+        if cfg.model.attn_implementation == "flash_attention_2":
+            raise RGVError("model.attn_implementation=flash_attention_2 needs a GPU; on CPU use sdpa or leave it unset")
+    return backend, why
+
+
+def resolve_model(name: str) -> str:
+    """A local folder for the TRL backend; never downloads (pre-fetch hub models yourself)."""
+    if is_embedded(name):
+        return str(hf_model_dir())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+            raise RGVError(f"model folder {name!r} has no config.json: not a transformers checkpoint")
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") != 1:
+        raise RGVError(f"model path {name!r} does not exist")
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(name, "config.json")
+    if not isinstance(cached, str):
+        raise RGVError(f"model {name!r} is neither a local folder nor in the Hugging Face cache; "
+                       f"download it first (`huggingface-cli download {name}`) or give a local path")
+    return str(Path(cached).parent)
+
+
+def build_env(cfg: ExperimentConfig):
+    from ..env import load_rg_environment
+
+    specs = [{"name": t.name, "weight": t.weight, "config": dict(t.config), "difficulty": t.difficulty} for t in cfg.tasks]
+    d = cfg.data
+    return load_rg_environment(specs[0] if len(specs) == 1 else specs, num_train_examples=d.num_train_examples,
+                               num_eval_examples=d.num_eval_examples, seed=d.seed, system_prompt=d.system_prompt)
+
+
+def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> dict:
+    console = console or Console(stderr=True)
+    cfg.validate()
+    t = cfg.training
+    os.environ.setdefault("OMP_NUM_THREADS", str(t.num_threads))
+    backend, why = select_backend(cfg)
+    console.print(f"[bold]backend:[/] {backend} ({why})")
+    save_config(cfg, t.output_dir)
+    for reward in cfg.rewards:  # unknown names fail before any model or data work
+        from ..rewards import get_reward
+
+        get_reward(reward.name)
+    if env is None:
+        env = build_env(cfg)
+    if backend == "trl":
+        from .trl_backend import train_trl
+
+        result = train_trl(cfg, env, resolve_model(cfg.model.name_or_path), console)
+    else:
+        from .vf_backend import train_verifiers
+
+        result = train_verifiers(cfg, env, console)
+    result = {"backend": backend, "output_dir": t.output_dir, **result}
+    (Path(t.output_dir) / "train_results.json").write_text(json.dumps(result, indent=1, default=str))
+    return result

@@ -1,0 +1,51 @@
+"""GRPO from a config file, on CPU (TRL) or GPUs (verifiers RLTrainer + vf-vllm).
+
+    python train_minimal.py <config.yaml> [key=value ...] [model=NAME] [tasks=NAME]
+    python train_minimal.py <config.yaml> --print-launch [--gpus 4 --inference-gpus 2]
+
+Configs compose with `_base_` (see configs/ and rg_verifiers/config/schema.py for every field).
+Rewards come from the registry by name, with weights (rg_verifiers/rewards.py).
+"""
+
+import argparse
+import json
+import sys
+
+from rg_verifiers.config import load_config
+from rg_verifiers.errors import RGVError
+
+
+def launch_commands(config: str, overrides: list[str], gpus: int, inference_gpus: int) -> list[str]:
+    from rg_verifiers.train.vf_backend import accelerate_command, vf_vllm_command
+
+    if not 0 < inference_gpus < gpus:
+        raise RGVError(f"--inference-gpus must be between 1 and --gpus - 1 ({gpus - 1}), got {inference_gpus}")
+    cfg = load_config(config, overrides)
+    server_gpus = ",".join(map(str, range(inference_gpus)))
+    trainer_gpus = ",".join(map(str, range(inference_gpus, gpus)))
+    return [vf_vllm_command(cfg, server_gpus, inference_gpus),
+            accelerate_command(config, trainer_gpus, gpus - inference_gpus, overrides)]
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("overrides", nargs="*", help="key=value, model=NAME, tasks=NAME")
+    parser.add_argument("--print-launch", action="store_true", help="print the vf-vllm + accelerate commands and exit")
+    parser.add_argument("--gpus", type=int, default=2)
+    parser.add_argument("--inference-gpus", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.print_launch:
+        print("\n".join(launch_commands(args.config, args.overrides, args.gpus, args.inference_gpus)))
+        return
+    from rg_verifiers.train.run import train
+
+    print(json.dumps(train(load_config(args.config, args.overrides)), indent=1, default=str))
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except RGVError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
