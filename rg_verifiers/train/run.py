@@ -79,12 +79,13 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
         from ..rewards import get_reward
 
         get_reward(reward.name)
+    model_path = resolve_model(cfg.model.name_or_path) if backend == "trl" else None  # fail before data work
     if env is None:
         env = build_env(cfg)
     if backend == "trl":
         from .trl_backend import train_trl
 
-        result = train_trl(cfg, env, resolve_model(cfg.model.name_or_path), console)
+        result = train_trl(cfg, env, model_path, console)
     else:
         from .vf_backend import train_verifiers
 
