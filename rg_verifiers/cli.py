@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
 from .errors import RGVError
 
@@ -224,6 +225,76 @@ def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results fol
         if not p.exists():
             raise RGVError(f"no such file or folder: {p}")
     print_report(paths)
+
+
+class _ListOptions(TyperCommand):
+    """Lets list options take several values at once (`--models a b c`) besides typer's
+    repeated form (`--models a --models b`): the extra values are rewritten as repeats."""
+
+    list_flags = ("--models", "--tasks", "--rename")
+
+    def parse_args(self, ctx, args):
+        out, current = [], None
+        for a in args:
+            if a.startswith("-"):
+                current = next((f for f in self.list_flags if a == f or a.startswith(f + "=")), None)
+                out.append(a)
+            elif current is not None and out[-1] != current:
+                out += [current, a]
+            else:
+                out.append(a)
+        return super().parse_args(ctx, out)
+
+
+@app.command("bench", cls=_ListOptions)
+def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help="embedded | FILE.gguf | NAME=URL | HF id | checkpoint/LoRA dir (several, or comma-separated)"),
+              tasks: Optional[List[str]] = typer.Option(None, "--tasks", help="task names (several, or comma-separated)"),
+              n: Optional[int] = typer.Option(None, "-n", help="eval items per task (default: 100)"),
+              rollouts: Optional[int] = typer.Option(None, "-r", "--rollouts", help="rollouts per item (default: 1)"),
+              gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs for local HF models (default: all visible)"),
+              tensor_parallel: Optional[int] = typer.Option(None, "--tensor-parallel", help="GPUs per vLLM server (default: 1)"),
+              output_dir: Optional[Path] = typer.Option(None, "-o", "--output-dir", help="results folder (default: benchmark_results)"),
+              resume: Optional[bool] = typer.Option(None, "--resume/--no-resume", help="continue the rollouts saved in --output-dir"),
+              max_concurrent: Optional[int] = typer.Option(None, "-c", "--max-concurrent", help="requests in flight per model server (default: 32)"),
+              max_tokens: Optional[int] = typer.Option(None, "-t", "--max-tokens", help="default: 1024"),
+              temperature: Optional[float] = typer.Option(None, "-T", "--temperature", help="default: 0.0 for -r 1, else 1.0"),
+              seed: Optional[int] = typer.Option(None, "--seed", help="eval items and sampling seeds (default: 0)"),
+              plot: Optional[bool] = typer.Option(None, "--plot/--no-plot", help="charts next to the results (default: on)"),
+              server_timeout: Optional[float] = typer.Option(None, "--server-timeout", help="seconds for a vLLM server to start (default: 900)"),
+              api_key_var: Optional[str] = typer.Option(None, "-k", "--api-key-var", help="env var holding the endpoint key (default: OPENAI_API_KEY)"),
+              config: Optional[Path] = typer.Option(None, "--config", help="YAML with the same keys (models, tasks with config/difficulty, n, ...); flags override it")):
+    """Benchmark models x tasks on the same fixed eval items; rollouts saved as they finish, resumable."""
+    from .bench import build_spec, run_bench
+    from .bench.runner import exit_now, report_outcome
+
+    options = dict(models=models, tasks=tasks, n=n, rollouts=rollouts, gpus=gpus, tensor_parallel=tensor_parallel,
+                   output_dir=output_dir, resume=resume, max_concurrent=max_concurrent, max_tokens=max_tokens,
+                   temperature=temperature, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var)
+    outcome = run_bench(build_spec(options, config), console=Console(stderr=True))
+    exit_now(report_outcome(outcome, Console(width=None if sys.stdout.isatty() else 200), Console(stderr=True)))
+
+
+@app.command("plot", cls=_ListOptions)
+def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, benchmark folders or vf-eval -s folders"),
+             output: Optional[Path] = typer.Option(None, "-o", "--output", help=".png/.svg/.pdf (default: chart next to the first input)"),
+             title: Optional[str] = typer.Option(None, "--title"),
+             rename: Optional[List[str]] = typer.Option(None, "--rename", help="OLD=NEW display names (several)"),
+             rename_file: Optional[Path] = typer.Option(None, "--rename-file", help="JSON object {model id: display name}"),
+             baseline: Optional[str] = typer.Option(None, "--baseline", help="with --finetuned: also a per-task delta chart"),
+             finetuned: Optional[str] = typer.Option(None, "--finetuned")):
+    """Charts of saved results: bars per task, summary + heatmap for several tasks, fine-tuning delta."""
+    from .plotting import load_renames, plot_results
+
+    for p in paths:
+        if not p.exists():
+            raise RGVError(f"no such file or folder: {p}")
+    if output is None:
+        first = paths[0]
+        output = first / "chart.png" if first.is_dir() else first.with_suffix(".png")
+    written = plot_results(paths, output, title=title, renames=load_renames(rename or [], rename_file),
+                           baseline=baseline, finetuned=finetuned)
+    for path in written:
+        console.print(f"wrote {path}", soft_wrap=True, highlight=False)
 
 
 def main() -> None:

@@ -53,7 +53,9 @@ def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, f
     denom = 1.0 + z2 / n
     center = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return (max(0.0, center - half), min(1.0, center + half))
+    # the interval contains p exactly; rounding put the upper end at 0.9999999999999999 for n/n,
+    # which made error bars negative and matplotlib refuse them
+    return (max(0.0, min(center - half, p)), min(1.0, max(center + half, p)))
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -384,8 +386,11 @@ def _row_task(row: dict, default: str) -> str:
             info = json.loads(info)
         except json.JSONDecodeError:
             info = None
-    if isinstance(info, dict) and info.get("task"):
-        return str(info["task"])
+    if isinstance(info, dict):
+        # our environments keep the task in info["rg_task"] (verifiers 0.1.14+ reject info["task"])
+        for key in ("rg_task", "task"):
+            if info.get(key):
+                return str(info[key])
     return default
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOSTILE = [
@@ -31,8 +32,9 @@ HOSTILE = [
 
 
 class FakeOpenAI:
-    def __init__(self, references: dict[str, str]):
+    def __init__(self, references: dict[str, str], delay_s: float = 0.0):
         self.references = references
+        self.delay_s = delay_s  # per request, for tests that interrupt a run mid-way
         self.requests = 0
         fake = self
 
@@ -54,6 +56,8 @@ class FakeOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests += 1
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
                 content = fake.reply(body["model"], body["messages"])
                 self._send(200, {
                     "id": f"chatcmpl-{fake.requests}", "object": "chat.completion", "created": 0, "model": body["model"],

@@ -1,0 +1,270 @@
+"""What a benchmark runs: models x tasks and the sampling settings, from CLI flags and/or YAML.
+
+A model string is one of
+- `embedded` (or the SmolLM2 HF id) / `path/to/model.gguf`: llama.cpp CPU server (`serve.served`);
+- `NAME=http://host:port/v1`: an endpoint that is already running; NAME is sent as the model;
+- a Hugging Face id or a local checkpoint folder: vLLM on local GPUs (`bench.servers`);
+  a folder with `adapter_config.json` is a LoRA adapter served on its base model.
+Everything is validated here, before any environment, server or request exists, so a typo
+costs one line and no waiting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..embedded import EMBEDDED_NAME, is_embedded
+from ..errors import RGVError, did_you_mean
+
+LOCAL_KINDS = ("hf", "lora")  # served by vLLM on this machine's GPUs
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    label: str  # name in results, file names and charts (as given; NAME of NAME=URL)
+    kind: str  # embedded | gguf | endpoint | hf | lora
+    target: Optional[str] = None  # gguf path, HF id / checkpoint dir, or the LoRA base model
+    base_url: Optional[str] = None  # endpoint only
+    lora_path: Optional[str] = None
+    lora_rank: Optional[int] = None
+
+    @property
+    def needs_gpu(self) -> bool:
+        return self.kind in LOCAL_KINDS
+
+    @property
+    def request_name(self) -> str:
+        """The `model` field of each request (what the server knows the model as)."""
+        if self.kind == "lora":
+            return lora_module_name(self.lora_path or self.label)
+        return self.target or self.label
+
+
+@dataclass(frozen=True)
+class BenchTask:
+    name: str
+    config: Optional[dict] = None
+    difficulty: Optional[int] = None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "config": self.config, "difficulty": self.difficulty}
+
+
+@dataclass
+class BenchSpec:
+    models: list[ModelSpec]
+    tasks: list[BenchTask]
+    n: int = 100
+    rollouts: int = 1
+    gpus: Optional[int] = None  # None: every visible GPU (only matters for local HF models)
+    tensor_parallel: int = 1
+    output_dir: Path = Path("benchmark_results")
+    resume: bool = False
+    max_concurrent: int = 32  # requests in flight per server/endpoint
+    max_tokens: int = 1024
+    temperature: Optional[float] = None  # None: 0.0 for one rollout, 1.0 for several
+    seed: int = 0
+    plot: bool = True
+    server_timeout: float = 900.0  # vLLM start-up (loading a 70B model takes minutes)
+    request_timeout: float = 600.0
+    api_key_var: str = "OPENAI_API_KEY"
+
+    @property
+    def sampling_temperature(self) -> float:
+        if self.temperature is not None:
+            return self.temperature
+        # greedy is the meaningful default for pass@1; several greedy rollouts would be copies
+        return 0.0 if self.rollouts == 1 else 1.0
+
+    def describe(self) -> dict:
+        """The run's settings, stored in every results file."""
+        return {
+            "models": [m.label for m in self.models],
+            "tasks": [t.describe() for t in self.tasks],
+            "n": self.n, "rollouts": self.rollouts, "seed": self.seed,
+            "max_tokens": self.max_tokens, "temperature": self.sampling_temperature,
+            "max_concurrent": self.max_concurrent, "tensor_parallel": self.tensor_parallel,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def lora_module_name(path: str) -> str:
+    """vLLM's --lora-modules wants NAME=PATH with a plain NAME; requests then use NAME."""
+    parts = [p for p in Path(path).parts if p not in ("/", ".")]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts[-2:])) or "lora"
+
+
+def _valid_url(url: str) -> bool:
+    parsed = urllib.parse.urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def parse_model(text: str) -> ModelSpec:
+    text = str(text).strip()
+    if not text:
+        raise RGVError("empty model name in --models")
+    if "=" in text:
+        name, url = (s.strip() for s in text.split("=", 1))
+        if not name or not _valid_url(url):
+            raise RGVError(f"model {text!r}: expected NAME=URL with an http(s) URL, e.g. gold=http://127.0.0.1:8000/v1")
+        return ModelSpec(label=name, kind="endpoint", target=name, base_url=url.rstrip("/"))
+    if is_embedded(text):
+        return ModelSpec(label=EMBEDDED_NAME, kind="embedded", target=EMBEDDED_NAME)
+    path = Path(text).expanduser()
+    if text.endswith(".gguf"):
+        if not path.is_file():
+            raise RGVError(f"no such GGUF file: {text}")
+        return ModelSpec(label=text, kind="gguf", target=str(path))
+    if path.is_dir():
+        adapter = path / "adapter_config.json"
+        if adapter.is_file():
+            return _lora_spec(text, path, adapter)
+        if not (path / "config.json").is_file():
+            raise RGVError(f"{text} is a folder but not a model checkpoint (no config.json or adapter_config.json)")
+        return ModelSpec(label=text, kind="hf", target=str(path.resolve()))
+    if text.startswith(("/", "./", "../", "~")) or text.count("/") > 1:
+        raise RGVError(f"no such model folder: {text} (HF ids look like org/name)")
+    return ModelSpec(label=text, kind="hf", target=text)
+
+
+def _lora_spec(text: str, path: Path, adapter: Path) -> ModelSpec:
+    try:
+        cfg = json.loads(adapter.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RGVError(f"cannot read {adapter}: {exc}") from None
+    base = cfg.get("base_model_name_or_path")
+    if not base:
+        raise RGVError(f"{adapter} has no base_model_name_or_path; cannot tell which model the adapter belongs to")
+    rank = cfg.get("r")
+    return ModelSpec(label=text, kind="lora", target=str(base), lora_path=str(path.resolve()),
+                     lora_rank=int(rank) if isinstance(rank, int) else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# tasks
+
+
+def parse_task(item: Any) -> BenchTask:
+    from ..tasks import resolve_task
+
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict) or "name" not in item:
+        raise RGVError(f"a task is a name or a mapping with 'name' (and optional 'config', 'difficulty'), got {item!r}")
+    unknown = set(item) - {"name", "config", "difficulty"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RGVError(f"unknown task key {key!r}{did_you_mean(key, ['name', 'config', 'difficulty'])}")
+    name = str(item["name"]).strip().replace("-", "_").removeprefix("rg_")
+    config, difficulty = item.get("config"), item.get("difficulty")
+    if config is not None and not isinstance(config, dict):
+        raise RGVError(f"task {name!r}: config must be a mapping of config fields, got {config!r}")
+    if difficulty is not None and (not isinstance(difficulty, int) or isinstance(difficulty, bool)):
+        raise RGVError(f"task {name!r}: difficulty must be an integer level, got {difficulty!r}")
+    return BenchTask(resolve_task(name), config or None, difficulty)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI + YAML
+
+
+_ALIASES = {"num_examples": "n", "num_eval_examples": "n", "rollouts_per_example": "rollouts", "r": "rollouts"}
+_KEYS = [f.name for f in dataclasses.fields(BenchSpec)]
+
+
+def split_csv(values: Any) -> list:
+    """["a b", "c,d"] or "a,b" -> ["a", "b", "c", "d"]; `rgv slurm bench` passes one comma list."""
+    if values is None:
+        return []
+    if isinstance(values, (str, dict)):
+        values = [values]
+    out = []
+    for v in values:
+        out += [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else [v]
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise RGVError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise RGVError(f"{p} is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise RGVError(f"{p} must be a YAML mapping (models:, tasks:, n:, ...)")
+    return data
+
+
+def _normalize_keys(raw: dict, where: str) -> dict:
+    out = {}
+    for key, value in raw.items():
+        k = _ALIASES.get(str(key).replace("-", "_"), str(key).replace("-", "_"))
+        if k not in _KEYS:
+            raise RGVError(f"{where}: unknown key {key!r}{did_you_mean(k, _KEYS)}")
+        out[k] = value
+    return out
+
+
+def _model_strings(values: Sequence) -> list[str]:
+    out = []
+    for v in values:
+        if isinstance(v, dict):  # YAML: {name: gold, url: http://...} or {model: path}
+            if "url" in v:
+                out.append(f"{v.get('name', '')}={v['url']}")
+            elif "model" in v or "name" in v:
+                out.append(str(v.get("model") or v.get("name")))
+            else:
+                raise RGVError(f"a model mapping needs 'name' and 'url', or 'model'; got {v!r}")
+        else:
+            out.append(str(v))
+    return out
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise RGVError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def build_spec(cli: dict, config_file: Optional[str | Path] = None) -> BenchSpec:
+    """Merge the YAML file (if any) with CLI values; CLI values that are not None win."""
+    merged = _normalize_keys(read_yaml(config_file), str(config_file)) if config_file else {}
+    merged.update({k: v for k, v in _normalize_keys(cli, "options").items() if v is not None and v != []})
+    models = [parse_model(m) for m in _model_strings(split_csv(merged.pop("models", None)))]
+    tasks = [parse_task(t) for t in split_csv(merged.pop("tasks", None))]
+    if not models:
+        raise RGVError("no models: pass --models (e.g. --models embedded, or NAME=http://host:port/v1) or put models: in --config")
+    if not tasks:
+        raise RGVError("no tasks: pass --tasks (e.g. --tasks leg_counting basic_arithmetic) or put tasks: in --config")
+    for what, names in (("model", [m.label for m in models]), ("task", [t.name for t in tasks])):
+        dupes = sorted({x for x in names if names.count(x) > 1})
+        if dupes:
+            raise RGVError(f"each {what} may appear once; repeated: {', '.join(dupes)}")
+    spec = BenchSpec(models=models, tasks=tasks, **merged)
+    spec.n = _int("n", spec.n, 1)
+    spec.rollouts = _int("rollouts", spec.rollouts, 1)
+    spec.max_concurrent = _int("max_concurrent", spec.max_concurrent, 1)
+    spec.max_tokens = _int("max_tokens", spec.max_tokens, 1)
+    spec.tensor_parallel = _int("tensor_parallel", spec.tensor_parallel, 1)
+    spec.seed = _int("seed", spec.seed, 0)
+    if spec.gpus is not None:
+        spec.gpus = _int("gpus", spec.gpus, 1)
+    if spec.temperature is not None and (not isinstance(spec.temperature, (int, float)) or spec.temperature < 0):
+        raise RGVError(f"temperature must be a number >= 0, got {spec.temperature!r}")
+    spec.output_dir = Path(spec.output_dir)
+    return spec
