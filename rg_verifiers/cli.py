@@ -297,6 +297,59 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
 
 
+slurm_app = typer.Typer(help="Generate SLURM job scripts (vf-vllm + accelerate ZeRO-3 training; benchmarks).",
+                        no_args_is_help=True)
+app.add_typer(slurm_app, name="slurm")
+_SLURM_DEFAULTS = dict(partition="GPUQ", time="04:00:00", gpu_type="a100", cpus=16, memory="320G", nodes=1)
+
+
+def _write_job(text: str, output: Optional[Path]) -> None:
+    from .slurm import write_script
+
+    job_name = next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("#SBATCH --job-name="))
+    out = write_script(text, output or Path(f"slurm_{job_name}.sh"))
+    console.print(f"wrote {out}; submit with: mkdir -p logs && sbatch {out}", soft_wrap=True)
+
+
+@slurm_app.command("train")
+def slurm_train(config: Path = typer.Argument(..., help="experiment config, e.g. configs/experiments/leg_counting_qwen1.5b.yaml"),
+                account: str = typer.Option(..., "--account", help="SLURM account"),
+                gpus: int = typer.Option(4, help="GPUs on the node"),
+                inference_gpus: int = typer.Option(2, help="of which run vf-vllm (the rest train)"),
+                partition: str = _SLURM_DEFAULTS["partition"], time: str = _SLURM_DEFAULTS["time"],
+                gpu_type: str = _SLURM_DEFAULTS["gpu_type"], cpus: int = _SLURM_DEFAULTS["cpus"],
+                memory: str = _SLURM_DEFAULTS["memory"], nodes: int = _SLURM_DEFAULTS["nodes"],
+                output: Optional[Path] = typer.Option(None, "--output", "-o", help="default: slurm_<job>.sh"),
+                work_dir: Path = typer.Option(Path("."), help="the checkout on the cluster"),
+                model: Optional[str] = typer.Option(None, help="default: model.name_or_path of the config"),
+                port: int = 8000, health_timeout: int = typer.Option(900, help="seconds to wait for vf-vllm"),
+                job_name: Optional[str] = None):
+    """sbatch script: vf-vllm on the inference GPUs, health wait, accelerate ZeRO-3 on the rest, server always stopped."""
+    from .slurm import render_train_script
+
+    _write_job(render_train_script(config, account, gpus=gpus, inference_gpus=inference_gpus, partition=partition, time=time,
+                                   gpu_type=gpu_type, cpus=cpus, memory=memory, nodes=nodes, work_dir=work_dir, model=model,
+                                   port=port, health_timeout=health_timeout, job_name=job_name), output)
+
+
+@slurm_app.command("bench", cls=_ListOptions)
+def slurm_bench(models: List[str] = typer.Option(..., "--models", help="as for rgv bench"),
+                tasks: List[str] = typer.Option(..., "--tasks", help="task names"),
+                account: str = typer.Option(..., "--account", help="SLURM account"),
+                gpus: int = 8, n: int = typer.Option(100, "-n"), rollouts: int = typer.Option(1, "-r"),
+                partition: str = _SLURM_DEFAULTS["partition"], time: str = _SLURM_DEFAULTS["time"],
+                gpu_type: str = _SLURM_DEFAULTS["gpu_type"], cpus: int = _SLURM_DEFAULTS["cpus"],
+                memory: str = _SLURM_DEFAULTS["memory"], nodes: int = _SLURM_DEFAULTS["nodes"],
+                output: Optional[Path] = typer.Option(None, "--output", "-o"), work_dir: Path = Path("."),
+                job_name: Optional[str] = None, output_dir: str = "benchmark_results"):
+    """sbatch script running `rgv bench` for models x tasks on one GPU node."""
+    from .slurm import render_bench_script
+
+    _write_job(render_bench_script(models, tasks, account, gpus=gpus, n=n, rollouts=rollouts, partition=partition, time=time,
+                                   gpu_type=gpu_type, cpus=cpus, memory=memory, nodes=nodes, work_dir=work_dir,
+                                   job_name=job_name, output_dir=output_dir), output)
+
+
 def main() -> None:
     try:
         app()

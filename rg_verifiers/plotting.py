@@ -7,6 +7,8 @@ Every figure has a fixed dpi and no tight bbox, so a PNG is exactly figsize * DP
 
 from __future__ import annotations
 
+import textwrap
+
 import json
 import re
 import warnings
@@ -285,8 +287,13 @@ def plot_heatmap(
     cols = tasks + ["Average"]
     longest_task = max(len(c) for c in cols)
     longest_model = max(len(line) for m in models for line in labels[m].split("\n"))
-    width = _clamp(2.5 + 0.07 * longest_model + 0.55 * len(cols), 6.0, MAX_WIDTH_IN)
+    title = title or "Accuracy (models x tasks)"
+    # wide enough for the title too (it was cut off on narrow grids)
+    width = _clamp(max(2.5 + 0.07 * longest_model + 0.55 * len(cols), 1.0 + 0.085 * len(title)), 6.0, MAX_WIDTH_IN)
     height = _clamp(1.2 + 0.06 * longest_task + 0.5 * len(models), 3.5, 30.0)
+    # rotate the task labels as soon as they would not fit their column (they overlapped at 4 columns)
+    column_in = (width - 2.5 - 0.07 * longest_model) / len(cols)
+    rotate = len(cols) > 4 or 0.075 * longest_task > column_in
     fig = _figure(width, height)
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
@@ -298,14 +305,13 @@ def plot_heatmap(
             text, color = ("–", "black") if np.isnan(v) else (f"{v:.2f}", "white" if v < 0.6 else "black")
             ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, color=color)
     ax.set_xticks(range(len(cols)))
-    ax.set_xticklabels(cols, rotation=45 if len(cols) > 4 else 0, ha="right" if len(cols) > 4 else "center",
-                       rotation_mode="anchor")
+    ax.set_xticklabels(cols, rotation=45 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor")
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([labels[m] for m in models])
     ax.axvline(len(tasks) - 0.5, color="white", linewidth=2)
     # fraction/pad are shares of the figure width: keep the colorbar close on 100-task figures
     fig.colorbar(im, ax=ax, label="Accuracy", fraction=min(0.04, 0.5 / width), pad=min(0.02, 0.12 / width))
-    ax.set_title(title or "Accuracy (models x tasks)")
+    fig.suptitle(textwrap.fill(title, max(30, int(width * 10))))  # over the figure: long model labels shift the axes right
     _save(fig, out)
     return fig
 

@@ -14,7 +14,6 @@ import stat
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from rg_verifiers.errors import RGVError
@@ -121,51 +120,11 @@ def _env() -> Environment:
 # training config
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SlurmError(f"{path} is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SlurmError(f"{path} must contain a YAML mapping, got {type(data).__name__}")
-    return data
-
-
-def load_config(path: PathLike, _seen: tuple = ()) -> dict:
-    """The config merged with its `_base_` chain (paths relative to the file; later wins)."""
-    path = Path(path)
-    key = path.resolve()
-    if key in _seen:
-        raise SlurmError(f"{path}: _base_ chain loops back to itself")
-    data = _read_yaml(path)
-    bases = data.pop("_base_", None)
-    merged: dict = {}
-    for base in [bases] if isinstance(bases, str) else list(bases or []):
-        base_path = path.parent / str(base)
-        if not base_path.is_file():
-            raise SlurmError(f"{path}: _base_ {base!r} not found (looked at {base_path})")
-        merged = _deep_merge(merged, load_config(base_path, _seen + (key,)))
-    return _deep_merge(merged, data)
-
-
 def model_from_config(path: PathLike) -> str:
-    cfg = load_config(path)
-    model = cfg.get("model")
-    name = model.get("name_or_path") if isinstance(model, dict) else model
-    if not name:
-        raise SlurmError(f"{path} sets no model.name_or_path; set it there or pass --model")
-    return str(name)
+    """model.name_or_path after the project's own composition (`_base_`, defaults, validation)."""
+    from .config import load_config
+
+    return load_config(path).model.name_or_path
 
 
 def _resolve_config(config_path: PathLike, work_dir: PathLike) -> tuple[str, Path]:

@@ -62,3 +62,20 @@ def test_eval_embedded_model_end_to_end(tmp_path):
     assert meta["model"] == "embedded" and meta["env_id"] == "rg-leg-counting"
     # the server is gone
     assert not subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True).stdout.strip()
+
+
+def test_slurm_train_and_bench_scripts(tmp_path, repo_root):
+    job = tmp_path / "train.sh"
+    out = rgv("slurm", "train", "configs/experiments/leg_counting_qwen1.5b.yaml", "--account", "acct", "--gpus", "4",
+              "--inference-gpus", "2", "-o", str(job), cwd=repo_root)
+    assert out.returncode == 0, out.stderr
+    text = job.read_text()
+    assert subprocess.run(["bash", "-n", str(job)]).returncode == 0
+    assert '--data-parallel-size "$N_INFERENCE"' in text and "accelerate launch --config-file configs/accelerate/zero3.yaml" in text
+    bench = tmp_path / "bench.sh"
+    out = rgv("slurm", "bench", "--models", "Qwen/Qwen2.5-7B-Instruct", "runs/ckpt", "--tasks", "leg_counting", "gcd",
+              "--account", "acct", "-o", str(bench), cwd=repo_root)
+    assert out.returncode == 0, out.stderr
+    assert "rgv bench --models Qwen/Qwen2.5-7B-Instruct,runs/ckpt --tasks leg_counting,gcd" in bench.read_text()
+    bad = rgv("slurm", "train", "configs/experiments/leg_counting_embedded_cpu.yaml", "--account", "a", cwd=repo_root)
+    assert bad.returncode != 0 and "embedded" in bad.stderr and "Traceback" not in bad.stderr

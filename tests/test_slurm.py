@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from rg_verifiers.errors import RGVError
+
 from rg_verifiers.slurm import (
     SlurmError,
-    load_config,
     model_from_config,
     render_bench_script,
     render_train_script,
@@ -59,8 +60,9 @@ def work(tmp_path):
         (bin_dir / name).chmod(0o755)
     configs = tmp_path / "configs"
     configs.mkdir()
-    (configs / "base.yaml").write_text("model:\n  name_or_path: Qwen/Qwen2.5-0.5B-Instruct\n  dtype: bf16\n")
-    (configs / "leg_counting.yaml").write_text("_base_: base.yaml\ntraining:\n  lr: 1.0e-6\n")
+    (configs / "base.yaml").write_text("model:\n  name_or_path: Qwen/Qwen2.5-0.5B-Instruct\n  dtype: bfloat16\n"
+                                       "tasks:\n  - name: leg_counting\n")
+    (configs / "leg_counting.yaml").write_text("_base_: base.yaml\ntraining:\n  learning_rate: 1.0e-6\n")
     return tmp_path
 
 
@@ -168,32 +170,23 @@ def test_memory():
             validate_memory(bad)
 
 
-def test_config_chain_and_model(work):
+def test_model_comes_from_the_composed_config(work):
+    # composition itself (_base_ order, loops, missing files) is tested in test_config.py
     cfg_dir = work / "configs"
-    (cfg_dir / "mid.yaml").write_text("_base_: base.yaml\nmodel:\n  name_or_path: org/mid-model\ntraining:\n  lr: 2\n")
-    (cfg_dir / "top.yaml").write_text("_base_: [mid.yaml]\ntraining:\n  steps: 10\n")
-    cfg = load_config(cfg_dir / "top.yaml")
-    assert cfg == {"model": {"name_or_path": "org/mid-model", "dtype": "bf16"}, "training": {"lr": 2, "steps": 10}}
+    (cfg_dir / "mid.yaml").write_text("_base_: base.yaml\nmodel:\n  name_or_path: org/mid-model\n")
+    (cfg_dir / "top.yaml").write_text("_base_: [mid.yaml]\ntraining:\n  max_steps: 10\n")
+    assert model_from_config(cfg_dir / "top.yaml") == "org/mid-model"
     assert model_from_config(cfg_dir / "leg_counting.yaml") == "Qwen/Qwen2.5-0.5B-Instruct"
 
     text = render_train_script("configs/leg_counting.yaml", "acct", work_dir=work, model="org/override")
     assert "MODEL=org/override" in text
 
-    (cfg_dir / "embedded.yaml").write_text("model:\n  name_or_path: embedded\n")
+    (cfg_dir / "embedded.yaml").write_text("_base_: base.yaml\nmodel:\n  name_or_path: embedded\n")
     with pytest.raises(SlurmError, match="'embedded' is the built-in CPU test model"):
         render_train_script("configs/embedded.yaml", "acct", work_dir=work)
-    (cfg_dir / "nomodel.yaml").write_text("training: {}\n")
-    with pytest.raises(SlurmError, match="sets no model.name_or_path"):
-        render_train_script("configs/nomodel.yaml", "acct", work_dir=work)
-    (cfg_dir / "loop.yaml").write_text("_base_: loop.yaml\n")
-    with pytest.raises(SlurmError, match="loops back"):
-        load_config(cfg_dir / "loop.yaml")
-    (cfg_dir / "badbase.yaml").write_text("_base_: gone.yaml\n")
-    with pytest.raises(SlurmError, match="_base_ 'gone.yaml' not found"):
-        load_config(cfg_dir / "badbase.yaml")
-    (cfg_dir / "broken.yaml").write_text("model: [unclosed\n")
-    with pytest.raises(SlurmError, match="not valid YAML"):
-        load_config(cfg_dir / "broken.yaml")
+    (cfg_dir / "badkey.yaml").write_text("_base_: base.yaml\ntraining:\n  lr: 1\n")
+    with pytest.raises(RGVError, match="training.lr"):
+        render_train_script("configs/badkey.yaml", "acct", work_dir=work)
 
 
 def test_config_relative_to_cwd_becomes_absolute(work, tmp_path_factory, monkeypatch):
