@@ -3,7 +3,8 @@
 For each task: our eval split on a cold cache (what vf-eval waits for: the train split is
 built lazily), the train split on first use, the same load on a warm cache, and the baseline
 ReasoningGymEnv(task, 10000, 1000), which builds both splits eagerly, without de-duplication.
-ratio = baseline / (ours cold eval + train): > 1 means ours is faster end to end.
+ratio = baseline / (ours cold eval + train): > 1 means ours is faster end to end. A config whose
+distinct questions run out (tower_of_hanoi's defaults have ~90) prints its one-line error.
 
     .venv/bin/python bench/bench_load.py [--tasks t1 t2 ...] [--all] [--train 10000] [--eval 1000]
 """
@@ -47,14 +48,22 @@ def main() -> None:
     tasks = task_names() if args.all else args.tasks
     print(f"{args.train} train / {args.eval} eval rows; seconds")
     print(f"{'task':24} {'eval cold':>9} {'train':>8} {'warm':>7} {'baseline':>9} {'ratio':>7} {'rows train/eval':>16}")
-    for task in tasks:
-        env, t_eval = timed(lambda: load_rg_environment(task, num_train_examples=args.train, num_eval_examples=args.eval))
-        train, t_train = timed(lambda: env.dataset)
-        _, t_warm = timed(lambda: load_rg_environment(task, num_train_examples=args.train, num_eval_examples=args.eval).dataset)
-        _, t_base = timed(lambda: ReasoningGymEnv(task, num_train_examples=args.train, num_eval_examples=args.eval))
-        print(f"{task:24} {t_eval:9.2f} {t_train:8.2f} {t_warm:7.2f} {t_base:9.2f} {t_base / (t_eval + t_train):6.2f}x "
-              f"{len(train):>8}/{len(env.eval_dataset)}", flush=True)
+    from rg_verifiers.errors import RGVError
 
+    for task in tasks:
+        try:
+            bench_task(task, args, load_rg_environment, ReasoningGymEnv)
+        except RGVError as exc:
+            print(f"{task:24} {exc}")
+
+
+def bench_task(task, args, load_rg_environment, ReasoningGymEnv):
+    env, t_eval = timed(lambda: load_rg_environment(task, num_train_examples=args.train, num_eval_examples=args.eval))
+    train, t_train = timed(lambda: env.dataset)
+    _, t_warm = timed(lambda: load_rg_environment(task, num_train_examples=args.train, num_eval_examples=args.eval).dataset)
+    _, t_base = timed(lambda: ReasoningGymEnv(task, num_train_examples=args.train, num_eval_examples=args.eval))
+    print(f"{task:24} {t_eval:9.2f} {t_train:8.2f} {t_warm:7.2f} {t_base:9.2f} {t_base / (t_eval + t_train):6.2f}x "
+          f"{len(train):>8}/{len(env.eval_dataset)}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -91,6 +91,10 @@ def load_rg_environment(tasks: Any, **kwargs) -> vf.Environment:
     def build_train() -> Dataset:
         rows, reports = build_split(specs, "train", args.num_train_examples, args.seed, exclude=eval_questions, use_cache=args.cache)
         report["train"] = [dataclasses.asdict(r) for r in reports]
+        if not rows and args.num_train_examples:
+            names = ", ".join(s.name for s in specs)
+            raise RGVError(f"{names}: no training question is left after the {len(eval_questions)} eval questions "
+                           f"(this config has few distinct questions); widen the task config or lower num_eval_examples")
         report["overlap"] = len(eval_questions & {r["question"] for r in rows})
         if report["overlap"]:
             raise AssertionError(f"train/eval overlap of {report['overlap']} questions")  # by construction never
@@ -110,7 +114,7 @@ def load_rg_environment(tasks: Any, **kwargs) -> vf.Environment:
 
 def _to_dataset(rows: list[dict], args: EnvArgs) -> Dataset:
     if not rows:
-        raise RGVError("no rows could be generated; check the task config")
+        raise RGVError("no rows could be generated: the task config yields no valid items; check it with `rgv show`")
     return Dataset.from_list(to_prompt_rows(rows, args.system_prompt, args.prompt_placement))
 
 
