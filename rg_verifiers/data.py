@@ -167,8 +167,13 @@ def build_rows(spec: TaskSpec, split: str, seed: int, n: int, exclude: set[str],
     """Up to n rows of distinct questions not in `exclude`."""
     base_seed = seed + (EVAL_SEED_OFFSET if split == "eval" else 0)
     max_attempts = min(max(4 * n, n + 200), EVAL_SEED_OFFSET - 1)
-    # the config's size bounds the index range reasoning-gym accepts
-    config_json = spec.config_json(base_seed, max_attempts)
+    # the config's size bounds the index range reasoning-gym accepts; a few tasks also bound the
+    # size itself (word_ladder: the word pairs), so fall back to the requested count for those
+    try:
+        config_json = spec.config_json(base_seed, max_attempts)
+    except RGVError:
+        config_json = spec.config_json(base_seed, max(n, 1))
+        max_attempts = max(n, 1)
     rows, seen = [], set()
     report = SplitReport(spec.name, split, n, 0, 0, 0)
     if n == 0:
