@@ -88,5 +88,5 @@ def test_task_that_bounds_its_size_still_builds():
     # word_ladder refuses size > 20000; 6000 eval rows would ask for 24000 items to leave room for duplicates
     from rg_verifiers.data import build_rows
 
-    rows, report = build_rows(TaskSpec("word_ladder"), "eval", 5001, 0, set(), lambda *a: (lambda k: None))
+    rows, report = build_rows(TaskSpec("word_ladder"), "eval", 0, 5001, set(), lambda *a: (lambda k: None))
     assert report.attempts <= 5001 and len(rows) == report.obtained > 4900
