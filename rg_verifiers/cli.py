@@ -199,9 +199,12 @@ def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting"),
     from .serve import served
 
     args = _json_arg(env_args, "--env-args")
-    if env_id.startswith("rg-") and env_id != "rg-composite":
-        from .tasks import task_for_env_id
-        task_for_env_id(env_id)
+    if env_id.startswith("rg-"):
+        if env_id != "rg-composite":
+            from .tasks import task_for_env_id
+            task_for_env_id(env_id)
+        # build only the rows evaluated (the first n of a larger eval split are the same rows)
+        args.setdefault("num_eval_examples", num_examples)
     if base_url is None and model not in (None, "embedded") and not model.endswith(".gguf"):
         raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), or use a .gguf path")
     ctx = served(model) if base_url is None else contextlib.nullcontext(None)

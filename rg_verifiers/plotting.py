@@ -165,17 +165,20 @@ def _save(fig: Figure, out: str | Path) -> Path:
     return out
 
 
-def _set_ticks(ax, positions, labels, axis: str = "x") -> None:
-    many = len(labels) > 6 or max((len(line) for lab in labels for line in lab.split("\n")), default=0) * len(labels) > 90
-    if axis == "x":
-        ax.set_xticks(positions)
-        if many:
-            ax.set_xticklabels(labels, rotation=45, ha="right", rotation_mode="anchor")
-        else:
-            ax.set_xticklabels(labels)
-    else:
+def _set_ticks(ax, positions, labels, axis: str = "x", slot_in: Optional[float] = None) -> None:
+    """Rotate x labels when the longest line would not fit the inches each tick gets."""
+    if axis == "y":
         ax.set_yticks(positions)
         ax.set_yticklabels(labels)
+        return
+    longest = max((len(line) for lab in labels for line in lab.split("\n")), default=0)
+    # ~0.075 in per character at the default 10 pt tick font
+    rotate = slot_in is not None and longest * 0.075 > 0.9 * slot_in
+    ax.set_xticks(positions)
+    if rotate:
+        ax.set_xticklabels(labels, rotation=35, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticklabels(labels)
 
 
 def _yerr(results) -> list[list[float]]:
@@ -207,7 +210,7 @@ def plot_task(
     ax.bar(x, acc, yerr=_yerr(results), capsize=4, color=_colors(len(models)), width=0.65)
     for xi, r in zip(x, results):
         ax.text(xi, r.accuracy_ci95[1] + 0.02, f"{r.accuracy:.1%}", ha="center", va="bottom", fontsize=8)
-    _set_ticks(ax, x, [labels[m] for m in models])
+    _set_ticks(ax, x, [labels[m] for m in models], slot_in=(fig.get_size_inches()[0] - 1.2) / len(models))
     ax.set_ylim(0, 1.1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("Accuracy")
@@ -253,7 +256,7 @@ def plot_summary(
             for x, r in zip(xs, rs):
                 ax.text(x, r.accuracy_ci95[1] + 0.02, f"{r.accuracy:.0%}", ha="center", va="bottom", fontsize=7)
     avg_label = f"Average\n({len(common)} tasks)" if common else "Average\n(no common tasks)"
-    _set_ticks(ax, list(range(n_groups)), tasks + [avg_label])
+    _set_ticks(ax, list(range(n_groups)), tasks + [avg_label], slot_in=(width - 1.2) / n_groups)
     ax.axvline(len(tasks) - 0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlim(-0.6, n_groups - 0.4)
     ax.set_ylim(0, 1.12)
@@ -291,9 +294,7 @@ def plot_heatmap(
     # wide enough for the title too (it was cut off on narrow grids)
     width = _clamp(max(2.5 + 0.07 * longest_model + 0.55 * len(cols), 1.0 + 0.085 * len(title)), 6.0, MAX_WIDTH_IN)
     height = _clamp(1.2 + 0.06 * longest_task + 0.5 * len(models), 3.5, 30.0)
-    # rotate the task labels as soon as they would not fit their column (they overlapped at 4 columns)
-    column_in = (width - 2.5 - 0.07 * longest_model) / len(cols)
-    rotate = len(cols) > 4 or 0.075 * longest_task > column_in
+    column_in = (width - 2.5 - 0.07 * longest_model) / len(cols)  # what each task label gets
     fig = _figure(width, height)
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
@@ -304,8 +305,7 @@ def plot_heatmap(
             v = data[i, j]
             text, color = ("–", "black") if np.isnan(v) else (f"{v:.2f}", "white" if v < 0.6 else "black")
             ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, color=color)
-    ax.set_xticks(range(len(cols)))
-    ax.set_xticklabels(cols, rotation=45 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor")
+    _set_ticks(ax, list(range(len(cols))), cols, slot_in=column_in)
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([labels[m] for m in models])
     ax.axvline(len(tasks) - 0.5, color="white", linewidth=2)
