@@ -44,7 +44,8 @@ class Scorer:
         return self.mode == "sandbox" or task in SANDBOXED
 
     # -- synchronous API (TRL reward functions, tests, benchmarks) --
-    def score_many(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
+    def _score_local(self, items: Sequence[ScoreItem]) -> tuple[list, list[int]]:
+        """Results for what needs no worker (parse failures, in-process scorers), and the indices left."""
         results: list[ScoreResult | None] = [None] * len(items)
         remote = []
         for i, item in enumerate(items):
@@ -54,6 +55,10 @@ class Scorer:
                 remote.append(i)
             else:
                 results[i] = self._score_here(item)
+        return results, remote
+
+    def score_many(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
+        results, remote = self._score_local(items)
         if remote:
             n = min(self.pool.size, len(remote))
             chunks = [remote[k::n] for k in range(n)]
@@ -96,15 +101,7 @@ class Scorer:
 
     async def score_batch(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
         """Score a group: in-process items right here, sandboxed ones in one worker batch."""
-        results: list[ScoreResult | None] = [None] * len(items)
-        remote = []
-        for i, item in enumerate(items):
-            if item[3] is None:
-                results[i] = ScoreResult(0.0, "parse_failure")
-            elif self.sandboxed(item[0]):
-                remote.append(i)
-            else:
-                results[i] = self._score_here(item)
+        results, remote = self._score_local(items)
         if remote:
             for i, r in zip(remote, await asyncio.gather(*[self.score(items[i]) for i in remote])):
                 results[i] = r
