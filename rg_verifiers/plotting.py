@@ -181,6 +181,16 @@ def _set_ticks(ax, positions, labels, axis: str = "x", slot_in: Optional[float] 
         ax.set_xticklabels(labels)
 
 
+def _accuracy_axis(ax, top: float, title: str) -> None:
+    """Percent y axis from 0 to `top` (room for the value labels), light grid behind the bars."""
+    ax.set_ylim(0, top)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("Accuracy")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
 def _yerr(results) -> list[list[float]]:
     return [[r.accuracy - r.accuracy_ci95[0] for r in results], [r.accuracy_ci95[1] - r.accuracy for r in results]]
 
@@ -211,14 +221,9 @@ def plot_task(
     for xi, r in zip(x, results):
         ax.text(xi, r.accuracy_ci95[1] + 0.02, f"{r.accuracy:.1%}", ha="center", va="bottom", fontsize=8)
     _set_ticks(ax, x, [labels[m] for m in models], slot_in=(fig.get_size_inches()[0] - 1.2) / len(models))
-    ax.set_ylim(0, 1.1)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("Accuracy")
     n = results[0].n_rollouts if len({r.n_rollouts for r in results}) == 1 else None
     subtitle = f"95% Wilson CI, n={n} rollouts" if n else "95% Wilson CI"
-    ax.set_title(title or f"{task} ({subtitle})")
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
+    _accuracy_axis(ax, 1.1, title or f"{task} ({subtitle})")
     _save(fig, out)
     return fig
 
@@ -259,12 +264,7 @@ def plot_summary(
     _set_ticks(ax, list(range(n_groups)), tasks + [avg_label], slot_in=(width - 1.2) / n_groups)
     ax.axvline(len(tasks) - 0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlim(-0.6, n_groups - 0.4)
-    ax.set_ylim(0, 1.12)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("Accuracy")
-    ax.set_title(title or "Accuracy by task (95% Wilson CI)")
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
+    _accuracy_axis(ax, 1.12, title or "Accuracy by task (95% Wilson CI)")
     fig.legend(loc="outside upper center", ncol=min(len(models), 4), fontsize=8, frameon=False)
     _save(fig, out)
     return fig
