@@ -20,13 +20,16 @@ def trl_reward_funcs(cfg: ExperimentConfig) -> list:
     for k, spec in enumerate(cfg.rewards):
         fn = get_reward(spec.name)
 
-        def reward(prompts, completions, info, log_metric=None, _fn=fn, _first=(k == 0), **kwargs):
+        def reward(prompts, completions, info, log_metric=None, _fn=fn, _first=(k == 0),
+                   _is_score=(spec.name == "correctness"), **kwargs):
             values = _fn(completions, info)
             if _first and log_metric is not None:
                 log_metric("parse_failure", statistics.fmean(parse_answer(c) is None for c in completions))
+                # correctness already is the task score: do not score every completion twice
+                scores = values if _is_score else [r.score for r in score_results(completions, info)]
                 by_task = defaultdict(list)
-                for i, r in zip(info, score_results(completions, info)):
-                    by_task[i["rg_task"]].append(r.score)
+                for i, score in zip(info, scores):
+                    by_task[i["rg_task"]].append(score)
                 for task, scores in by_task.items():
                     log_metric(f"task_reward/{task}", statistics.fmean(scores))
             return values
