@@ -39,7 +39,7 @@ def select_backend(cfg: ExperimentConfig) -> tuple[str, str]:
 
 
 def resolve_model(name: str) -> str:
-    """A local folder for the TRL backend; never downloads (pre-fetch hub models yourself)."""
+    """A local folder for either backend; never downloads (pre-fetch hub models yourself)."""
     if is_embedded(name):
         return str(hf_model_dir())
     path = Path(name).expanduser()
@@ -79,7 +79,7 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
         from ..rewards import get_reward
 
         get_reward(reward.name)
-    model_path = resolve_model(cfg.model.name_or_path) if backend == "trl" else None  # fail before data work
+    model_path = resolve_model(cfg.model.name_or_path)  # local or cached only; fails before data work
     if env is None:
         env = build_env(cfg)
     if backend == "trl":
@@ -89,7 +89,7 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
     else:
         from .vf_backend import train_verifiers
 
-        result = train_verifiers(cfg, env, console)
+        result = train_verifiers(cfg, env, model_path, console)
     result = {"backend": backend, "output_dir": t.output_dir, **result}
     (Path(t.output_dir) / "train_results.json").write_text(json.dumps(result, indent=1, default=str))
     return result

@@ -44,7 +44,7 @@ def check_server(cfg: ExperimentConfig) -> None:
     raise RGVError(f"no vf-vllm server answers at {server_url(cfg)}; start it on other GPUs first: {vf_vllm_command(cfg)}")
 
 
-def train_verifiers(cfg: ExperimentConfig, env, console) -> dict:
+def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
     import verifiers as vf
 
     check_server(cfg)
@@ -55,7 +55,8 @@ def train_verifiers(cfg: ExperimentConfig, env, console) -> dict:
 
         kwargs["lora_config"] = LoraConfig(**lora)
     args = vf.RLConfig(**kwargs)
-    model, tokenizer = vf.get_model_and_tokenizer(cfg.model.name_or_path, use_liger=args.use_liger)
+    # the resolved local folder: nothing is downloaded at run time (vf-vllm serves the same name)
+    model, tokenizer = vf.get_model_and_tokenizer(model_path, use_liger=args.use_liger)
     t = cfg.training
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
     is_main = int(os.environ.get("RANK", 0)) == 0
