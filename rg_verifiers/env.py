@@ -53,7 +53,11 @@ class RGEnv(vf.SingleTurnEnv):
         self._train = None
         self._constructing = True
         self.rgv_report = rgv_report
-        super().__init__(dataset=None, **kwargs)
+        if kwargs.get("eval_dataset") is None:  # no eval split: verifiers needs one of the two now
+            build, self._build_train = build_train, None
+            super().__init__(dataset=build(), **kwargs)
+        else:
+            super().__init__(dataset=None, **kwargs)
         self._constructing = False
 
     @property
@@ -96,7 +100,8 @@ def load_rg_environment(tasks: Any, **kwargs) -> vf.Environment:
     env_id = "rg-" + specs[0].name.replace("_", "-") if len(specs) == 1 else "rg-composite"
     return RGEnv(
         build_train, report,
-        eval_dataset=_to_dataset(eval_rows, args),
+        # num_eval_examples=0: no eval split (a training run without evaluation), not an error
+        eval_dataset=_to_dataset(eval_rows, args) if args.num_eval_examples else None,
         system_prompt=None,  # the prompt column is built by rg_verifiers.protocol
         parser=vf.XMLParser(fields=["answer"]),
         rubric=RGRubric(scorer),

@@ -88,3 +88,38 @@ class RGRubric(vf.Rubric):
                 state[_STATE_KEY] = metrics
                 state["rgv_status"] = metrics["status"]
         return out  # type: ignore[return-value]
+
+
+class TrainingRubric(RGRubric):
+    """The reward of a training run: the configured `rewards:` list, by name and weight.
+
+    `correctness` is the environment's own score (the same cached scoring pass as the metrics);
+    other names come from the reward registry (rg_verifiers.rewards). Every reward is also a metric
+    (verifiers logs them as reward/<name>), and `correct` (the task score) is always recorded,
+    whatever the rewards, for per-task reporting.
+    """
+
+    def __init__(self, scorer: Scorer, rewards: list[tuple[str, float]], parser: vf.Parser | None = None):
+        super().__init__(scorer, parser)
+        self.funcs, self.weights = [], []
+        for name, weight in rewards:
+            self.add_reward_func(self._reward_func(name), weight=weight)
+
+    def _reward_func(self, name: str):
+        if name == "correctness":
+            async def reward(completions, infos, states=None, **kwargs) -> list[float]:
+                return [m["correct"] for m in await self._metrics(completions, infos, states)]
+        else:
+            from .rewards import get_reward
+
+            fn = get_reward(name)
+
+            async def reward(completions, infos, **kwargs) -> list[float]:
+                return [float(v) for v in fn(completions, infos)]
+        reward.__name__ = name
+        return _fixed_signature(reward)
+
+    async def score_group(self, states, *args, **kwargs):
+        await super().score_group(states, *args, **kwargs)
+        for state in states:
+            state["metrics"]["correct"] = state[_STATE_KEY]["correct"]

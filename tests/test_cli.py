@@ -71,7 +71,8 @@ def test_slurm_train_and_bench_scripts(tmp_path, repo_root):
     assert out.returncode == 0, out.stderr
     text = job.read_text()
     assert subprocess.run(["bash", "-n", str(job)]).returncode == 0
-    assert '--data-parallel-size "$N_INFERENCE"' in text and "accelerate launch --config-file configs/accelerate/zero3.yaml" in text
+    # the server command comes from train/launch.py's vf_vllm_args: data-parallel size fixed when generating
+    assert "--data-parallel-size 2 " in text and "accelerate launch --config-file configs/accelerate/zero3.yaml" in text
     bench = tmp_path / "bench.sh"
     out = rgv("slurm", "bench", "--models", "Qwen/Qwen2.5-7B-Instruct", "runs/ckpt", "--tasks", "leg_counting", "gcd",
               "--account", "acct", "-o", str(bench), cwd=repo_root)

@@ -2,6 +2,7 @@
 
 import ast
 import dataclasses
+import re
 import importlib.util
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rg_verifiers.errors import RGVError
 from rg_verifiers.config import (
     ConfigError,
     ExperimentConfig,
@@ -197,7 +199,7 @@ def test_unknown_key_in_override_and_inside_list_items(tmp_path):
     exp = write(tmp_path, "exp.yaml", "tasks: [x]\n")
     message = one_line_error(exp, ["trainng.max_steps=3"], configs_dir=tmp_path)
     assert message.startswith("unknown config key 'trainng'; did you mean 'training'?")
-    assert "valid top-level keys: model, tasks, data, rewards, training, logging" in message
+    assert "valid top-level keys: model, tasks, data, rewards, training, vllm, logging" in message
     for override in ("tasks=[{name: a, wieght: 2}]", "tasks[0].wieght=2"):
         message = one_line_error(exp, [override], configs_dir=tmp_path)
         assert message.startswith("unknown config key 'tasks[0].wieght'; did you mean 'tasks[0].weight'?"), message
@@ -480,7 +482,7 @@ def test_every_schema_field_is_typed_defaulted_and_documented():
             assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, f.name
             nested = [t for t in (f.type, *getattr(f.type, "__args__", ())) if dataclasses.is_dataclass(t)]
             todo += [t for t in nested if t not in seen]
-    assert len(seen) == 8
+    assert len(seen) == 9
 
 
 def test_schema_imports_without_omegaconf():
@@ -491,3 +493,43 @@ def test_schema_imports_without_omegaconf():
         "assert 'omegaconf' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_num_train_epochs_sets_the_same_steps_on_both_backends():
+    cfg = load_config(CPU_EXP, ["data.num_train_examples=10", "training.per_device_train_batch_size=4",
+                                "training.num_generations=2", "training.num_train_epochs=1.5"])
+    # 2 prompts per step (4 rollouts / 2 per prompt); 1.5 x 10 prompts = 15 -> 8 steps
+    assert to_grpo_config_kwargs(cfg, num_processes=1)["max_steps"] == 8
+    assert to_rl_config_kwargs(cfg, num_processes=1)["max_steps"] == 8
+    assert to_rl_config_kwargs(cfg, num_processes=2)["max_steps"] == 4  # twice the prompts per step
+    assert to_grpo_config_kwargs(load_config(CPU_EXP), num_processes=1)["max_steps"] == load_config(CPU_EXP).training.max_steps
+
+
+@pytest.mark.parametrize("override,message", [
+    ("vllm.port=0", "vllm.port must be a TCP port"),
+    ("vllm.group_port=8000", "vllm.group_port must differ from vllm.port"),
+    ("vllm.gpu_memory_utilization=1.5", "vllm.gpu_memory_utilization must be in (0, 1]"),
+    ("vllm.tensor_parallel_size=0", "vllm.tensor_parallel_size must be >= 1"),
+    ("training.num_train_epochs=0", "training.num_train_epochs must be > 0 or null"),
+    ("training.vllm_server_port=8001", "unknown config key 'training.vllm_server_port'"),
+])
+def test_vllm_section_is_validated(override, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(GPU_EXP, [override])
+
+
+def test_vf_vllm_command_comes_from_the_config():
+    from rg_verifiers.embedded import hf_model_dir
+    from rg_verifiers.train.launch import served_model_name, vf_vllm_args
+
+    cfg = load_config(GPU_EXP, ["vllm.port=9100", "vllm.tensor_parallel_size=2", "vllm.max_model_len=4096",
+                                "vllm.extra_args=[--seed,1]", "vllm.enforce_eager=false"])
+    args = vf_vllm_args(cfg, inference_gpus=4)
+    pairs = dict(zip(args[1::2], args[2::2]))
+    assert pairs["--model"] == pairs["--served-model-name"] == cfg.model.name_or_path == served_model_name(cfg)
+    assert pairs["--port"] == "9100" and pairs["--tensor-parallel-size"] == "2" and pairs["--data-parallel-size"] == "2"
+    assert pairs["--max-model-len"] == "4096" and "--enforce-eager" not in args and args[-2:] == ["--seed", "1"]
+    emb = load_config(CPU_EXP)
+    assert vf_vllm_args(emb)[2] == str(hf_model_dir()) == served_model_name(emb)
+    with pytest.raises(RGVError, match="cannot be split into tensor-parallel groups"):
+        vf_vllm_args(load_config(GPU_EXP, ["vllm.tensor_parallel_size=2"]), inference_gpus=3)

@@ -29,3 +29,22 @@ def test_flash_attn_pin_exists(repo_root):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert pin in done.stdout.replace(",", " ").split()
+
+
+def test_project_install_keeps_the_gpu_pins(tmp_path, repo_root):
+    """setup.sh --gpu installs the project after the GPU stack, in a second pip call: with the pins as
+    constraints its own ranges (transformers>=..., trl>=...) must resolve without moving any of them."""
+    setup = (repo_root / "setup.sh").read_text()
+    assert 'CONSTRAINTS=(-c requirements/gpu.txt)' in setup and '"${CONSTRAINTS[@]}" -e ".[' in setup
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q",
+                           "--report", str(report), "-c", str(repo_root / "requirements" / "gpu.txt"),
+                           "-r", str(repo_root / "requirements" / "gpu.txt"), f"{repo_root}[train,plot,dev]"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    versions = {i["metadata"]["name"].lower().replace("_", "-"): i["metadata"]["version"]
+                for i in json.loads(report.read_text())["install"]}
+    pins = dict(line.split("==") for line in (repo_root / "requirements" / "gpu.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    for name, version in pins.items():
+        assert versions[name.lower()] == version, name

@@ -105,6 +105,17 @@ class Bench:
         self.console = console or Console(stderr=True)
         self.out = Path(spec.output_dir)
         self.outcome = BenchOutcome(self.out, make_timestamp())
+        # shards of one SLURM array write into one folder, possibly in the same second: their
+        # results files and server logs must not overwrite each other's
+        self.file_stamp = self.outcome.timestamp
+        self.log_dir = self.out / "logs"
+        if spec.shard is not None:
+            self.file_stamp += f"_shard{spec.shard[0]}of{spec.shard[1]}"
+            self.log_dir = self.log_dir / f"shard{spec.shard[0]}of{spec.shard[1]}"
+        self.work = spec.pairs()
+        self.expected: dict[str, int] = {}  # task -> models that run it here
+        for _, t in self.work:
+            self.expected[t.name] = self.expected.get(t.name, 0) + 1
         self.scorer = get_scorer()
         self.pairs: list[Pair] = []
         self.results: dict[str, dict] = {t.name: {} for t in spec.tasks}  # task -> model -> ModelTaskResult
@@ -118,28 +129,29 @@ class Bench:
     def prepare(self) -> None:
         from .servers import require_local_serving
 
-        require_local_serving(self.spec.models)
-        if any(m.needs_gpu for m in self.spec.models):
+        models = [m for m in self.spec.models if any(pm is m for pm, _ in self.work)]
+        require_local_serving(models)
+        if any(m.needs_gpu for m in models):
             from .servers import gpu_groups, visible_gpus
 
             self.groups = gpu_groups(visible_gpus(self.spec.gpus), self.spec.tensor_parallel)
         _quiet_libraries()
         items: dict[str, list[Item]] = {}
+        tasks = [t for t in self.spec.tasks if t.name in self.expected]
         with self.console.status("building eval items ...") as status:
-            for i, task in enumerate(self.spec.tasks, 1):
-                status.update(f"building eval items: {task.name} ({i}/{len(self.spec.tasks)})")
+            for i, task in enumerate(tasks, 1):
+                status.update(f"building eval items: {task.name} ({i}/{len(tasks)})")
                 items[task.name] = load_items(task, self.spec)
-        paths = {(m.label, t.name): rollouts_path(self.out, m.label, t.name) for m in self.spec.models for t in self.spec.tasks}
+        paths = {(m.label, t.name): rollouts_path(self.out, m.label, t.name) for m, t in self.work}
         stores = open_stores(paths, self.spec.resume)
         try:
-            for m in self.spec.models:
-                for t in self.spec.tasks:
-                    store = stores[(m.label, t.name)]
-                    its = items[t.name]
-                    store.check_prompts({it.example_id: it.prompt_hash for it in its})
-                    grid = [(it, r) for it in its for r in range(self.spec.rollouts)]
-                    todo = [(it, r) for it, r in grid if (it.example_id, r) not in store.records]
-                    self.pairs.append(Pair(m, t, store, todo, len(grid), remaining=len(todo)))
+            for m, t in self.work:
+                store = stores[(m.label, t.name)]
+                its = items[t.name]
+                store.check_prompts({it.example_id: it.prompt_hash for it in its})
+                grid = [(it, r) for it in its for r in range(self.spec.rollouts)]
+                todo = [(it, r) for it, r in grid if (it.example_id, r) not in store.records]
+                self.pairs.append(Pair(m, t, store, todo, len(grid), remaining=len(todo)))
             for m in self._models_with_work():
                 if m.kind == "endpoint":
                     check_endpoint(m.base_url, m.request_name)
@@ -275,14 +287,15 @@ class Bench:
         from . import servers
 
         groups = self.groups
-        task_names = [t.name for t in self.spec.tasks]
-        jobs = servers.plan_jobs(local, task_names, len(groups))
+        # only the tasks still to do: a replica for finished or other shards' tasks would load a model for nothing
+        tasks_of = {m.label: [p.task.name for p in self.pairs if p.model is m and p.todo] for m in local}
+        jobs = servers.plan_jobs(local, tasks_of, len(groups))
 
         async def run_job(job, server):
             pairs = [p for p in self.pairs if p.model is job.model and p.task.name in job.tasks and p.todo]
             await self.run_endpoint(job.model, server.base_url, job.model.request_name, pairs, self.spec.max_concurrent)
 
-        failures = await servers.run_jobs(jobs, groups, self.out / "logs", self.spec.tensor_parallel,
+        failures = await servers.run_jobs(jobs, groups, self.log_dir, self.spec.tensor_parallel,
                                           self.spec.server_timeout, run_job, on_event=self.say)
         self.outcome.failures += failures
         for p in self.pairs:  # a model whose server never came up: its tasks finish without it
@@ -324,9 +337,9 @@ class Bench:
                                f"({result.n_rollouts} rollouts)", highlight=False)
         task = pair.task.name
         self.finished[task].add(pair.model.label)
-        if len(self.finished[task]) == len(self.spec.models) and self.results[task]:
+        if len(self.finished[task]) == self.expected.get(task, 0) and self.results[task]:
             path = write_task_results(task, self.results[task], self.out, config=self._config(pair.task),
-                                      timestamp=self.outcome.timestamp)
+                                      timestamp=self.file_stamp)
             self.outcome.task_files.append(path)
 
     def _config(self, task: Optional[BenchTask] = None) -> dict:
@@ -347,6 +360,10 @@ class Bench:
         self.outcome.table = table
         self.outcome.saved = sum(len(p.store.selected(self.spec.n, self.spec.rollouts)) for p in self.pairs)
         if self.outcome.interrupted or not table.results:
+            return
+        if self.spec.shard is not None:
+            # a shard's averages cover only its pairs; `rgv report`/`rgv plot` over the folder combine
+            # the shards' per-task files once the whole array is done
             return
         self.outcome.all_file = write_all_results(table, self.out, config=self._config(), timestamp=self.outcome.timestamp)
         if self.spec.plot:
@@ -381,8 +398,8 @@ class Bench:
         urls = {}
         for m in self._models_with_work():
             if m.kind in ("embedded", "gguf"):  # before the progress display: served() has its own spinner
-                (self.out / "logs").mkdir(parents=True, exist_ok=True)
-                server = stack.enter_context(served(m.target, log_path=self.out / "logs" / f"llama_{m.label.replace('/', '_')}.log"))
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                server = stack.enter_context(served(m.target, log_path=self.log_dir / f"llama_{m.label.replace('/', '_')}.log"))
                 urls[m.label] = (server.base_url, server.model)
         return urls
 

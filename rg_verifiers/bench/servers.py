@@ -29,7 +29,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 from ..errors import RGVError
 from ..serve import free_port
@@ -118,18 +118,27 @@ class Job:
     replica: int = 0
 
 
-def plan_jobs(models: Sequence[ModelSpec], tasks: Sequence[str], n_groups: int) -> list[Job]:
-    """Server jobs: one per model, or several replicas sharing its tasks when GPUs outnumber models."""
-    models = list(models)
-    if not models or not tasks:
+def plan_jobs(models: Sequence[ModelSpec], tasks: Union[Sequence[str], Mapping[str, Sequence[str]]],
+              n_groups: int) -> list[Job]:
+    """Server jobs: one per model, or several replicas sharing its tasks when GPUs outnumber models.
+
+    `tasks` is every model's task list, or a mapping model label -> its tasks (a `--shard` gives a
+    model only some of the tasks; a replica must not be started for tasks it will not run).
+    """
+    def tasks_of(m: ModelSpec) -> list[str]:
+        return list(tasks.get(m.label, ())) if isinstance(tasks, Mapping) else list(tasks)
+
+    models = [m for m in models if tasks_of(m)]
+    if not models:
         return []
     if len(models) >= n_groups:
-        return [Job(m, list(tasks)) for m in models]
+        return [Job(m, tasks_of(m)) for m in models]
     jobs = []
     for i, m in enumerate(models):
-        replicas = min(n_groups // len(models) + (i < n_groups % len(models)), len(tasks))
+        mine = tasks_of(m)
+        replicas = min(n_groups // len(models) + (i < n_groups % len(models)), len(mine))
         for r in range(replicas):
-            jobs.append(Job(m, [t for j, t in enumerate(tasks) if j % replicas == r], r))
+            jobs.append(Job(m, [t for j, t in enumerate(mine) if j % replicas == r], r))
     # interleave replicas of different models so every model starts in the first wave
     return sorted(jobs, key=lambda j: (j.replica, models.index(j.model)))
 

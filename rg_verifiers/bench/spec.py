@@ -74,6 +74,7 @@ class BenchSpec:
     server_timeout: float = 900.0  # vLLM start-up (loading a 70B model takes minutes)
     request_timeout: float = 600.0
     api_key_var: str = "OPENAI_API_KEY"
+    shard: Optional[tuple[int, int]] = None  # (index, count): run only that share of the pairs (SLURM arrays)
 
     @property
     def sampling_temperature(self) -> float:
@@ -84,13 +85,55 @@ class BenchSpec:
 
     def describe(self) -> dict:
         """The run's settings, stored in every results file."""
-        return {
+        out = {
             "models": [m.label for m in self.models],
             "tasks": [t.describe() for t in self.tasks],
             "n": self.n, "rollouts": self.rollouts, "seed": self.seed,
             "max_tokens": self.max_tokens, "temperature": self.sampling_temperature,
             "max_concurrent": self.max_concurrent, "tensor_parallel": self.tensor_parallel,
         }
+        if self.shard is not None:
+            out["shard"] = f"{self.shard[0]}/{self.shard[1]}"
+        return out
+
+    def pairs(self) -> list[tuple[ModelSpec, BenchTask]]:
+        """The (model, task) pairs this run does: all of them, or its shard's."""
+        grid = [(m, t) for m in self.models for t in self.tasks]
+        if self.shard is None:
+            return grid
+        mine = set(shard_pairs([m.label for m in self.models], [t.name for t in self.tasks], *self.shard))
+        return [(m, t) for m, t in grid if (m.label, t.name) in mine]
+
+
+# ---------------------------------------------------------------------------------------------
+# shards (one SLURM array task each, all writing into one output folder)
+
+
+def parse_shard(text: Any) -> tuple[int, int]:
+    """'I/K' (0-based I) -> (I, K)."""
+    if isinstance(text, (tuple, list)) and len(text) == 2:
+        text = f"{text[0]}/{text[1]}"
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m:
+        raise RGVError(f"shard must be I/K with 0 <= I < K, e.g. 0/4, got {text!r}")
+    index, count = int(m.group(1)), int(m.group(2))
+    if count < 1 or index >= count:
+        raise RGVError(f"shard {text!r}: need 0 <= I < K and K >= 1")
+    return index, count
+
+
+def shard_pairs(models: Sequence[str], tasks: Sequence[str], index: int, count: int) -> list[tuple[str, str]]:
+    """Shard `index` of `count` of the (model, task) pairs: a contiguous block of the sorted list.
+
+    Sorted, so every array task computes the same split whatever order the names were given in;
+    contiguous (model-major) rather than round-robin, so a shard holds few models and a node loads
+    each of its vLLM models once instead of every node loading every model. Blocks differ in size
+    by at most one pair; the K blocks are disjoint and cover every pair.
+    """
+    pairs = sorted((m, t) for m in models for t in tasks)
+    if count > len(pairs):
+        raise RGVError(f"shard {index}/{count}: only {len(pairs)} (model, task) pairs, so at most {len(pairs)} shards")
+    return pairs[index * len(pairs) // count:(index + 1) * len(pairs) // count]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,4 +310,7 @@ def build_spec(cli: dict, config_file: Optional[str | Path] = None) -> BenchSpec
     if spec.temperature is not None and (not isinstance(spec.temperature, (int, float)) or spec.temperature < 0):
         raise RGVError(f"temperature must be a number >= 0, got {spec.temperature!r}")
     spec.output_dir = Path(spec.output_dir)
+    if spec.shard is not None:
+        spec.shard = parse_shard(spec.shard)
+        shard_pairs([m.label for m in models], [t.name for t in tasks], *spec.shard)  # K <= pairs, one line if not
     return spec

@@ -14,6 +14,7 @@ from .schema import (
     RewardSpec,
     TaskSpec,
     TrainingConfig,
+    VLLMServerConfig,
     field_help,
     validate,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "RewardSpec",
     "TaskSpec",
     "TrainingConfig",
+    "VLLMServerConfig",
     "field_help",
     "validate",
     *sorted(_LOADER_NAMES),

@@ -14,6 +14,7 @@ In ``tasks`` and ``rewards`` a bare string is an entry's name: ``tasks=[leg_coun
 """
 
 import difflib
+import math
 import os
 import re
 from dataclasses import fields, is_dataclass
@@ -107,17 +108,19 @@ def to_rl_config_kwargs(cfg: ExperimentConfig, num_processes: int | None = None)
     to honour model.lora.dropout.
     """
     cfg = _resolved(cfg)
-    t, lora = cfg.training, cfg.model.lora
+    t, lora, v = cfg.training, cfg.model.lora, cfg.vllm
+    world = _world(num_processes)
     kwargs = dict(
-        _common_trainer_kwargs(cfg),
+        _common_trainer_kwargs(cfg, world),
         micro_batch_size=t.per_device_train_batch_size,
-        batch_size=_rollouts_per_step(cfg, _world(num_processes)),
+        batch_size=_rollouts_per_step(cfg, world),
         rollouts_per_example=t.num_generations,
         max_prompt_len=t.max_prompt_length,
         max_tokens=t.max_completion_length,
         max_seq_len=t.max_prompt_length + t.max_completion_length,
-        vllm_server_host=t.vllm_server_host,
-        vllm_server_port=t.vllm_server_port,
+        vllm_server_host=v.host,
+        vllm_server_port=v.port,
+        vllm_server_timeout=v.server_timeout,
         generation_timeout=t.async_generation_timeout,
         max_concurrent=t.max_concurrent,
         gradient_checkpointing=t.gradient_checkpointing,
@@ -143,9 +146,10 @@ def to_grpo_config_kwargs(cfg: ExperimentConfig, num_processes: int | None = Non
     """
     cfg = _resolved(cfg)
     t = cfg.training
-    _rollouts_per_step(cfg, _world(num_processes))
+    world = _world(num_processes)
+    _rollouts_per_step(cfg, world)
     kwargs = dict(
-        _common_trainer_kwargs(cfg),
+        _common_trainer_kwargs(cfg, world),
         per_device_train_batch_size=t.per_device_train_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps,
         num_generations=t.num_generations,
@@ -155,9 +159,6 @@ def to_grpo_config_kwargs(cfg: ExperimentConfig, num_processes: int | None = Non
     )
     # transformers 5 renamed the flag; the old name still works there but warns on every run
     kwargs[_checkpointing_arg()] = t.gradient_checkpointing
-    if t.eval_steps is not None:
-        # TRL needs the global eval batch to hold whole groups of num_generations
-        kwargs["per_device_eval_batch_size"] = t.num_generations
     return kwargs
 
 
@@ -189,7 +190,19 @@ def tracker_env(cfg: ExperimentConfig) -> dict[str, str]:
     return {"WANDB_PROJECT": lg.wandb_project} if lg.report_to == "wandb" and lg.wandb_project else {}
 
 
-def _common_trainer_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
+def optimizer_steps(cfg: ExperimentConfig, num_processes: int | None = None) -> int:
+    """training.max_steps, or the steps that cover training.num_train_epochs passes over the train split.
+
+    Both backends count the same way: one step trains rollouts_per_step / num_generations prompts.
+    """
+    t = cfg.training
+    if t.num_train_epochs is None:
+        return t.max_steps
+    prompts_per_step = _rollouts_per_step(cfg, _world(num_processes)) // t.num_generations
+    return max(1, math.ceil(t.num_train_epochs * cfg.data.num_train_examples / prompts_per_step))
+
+
+def _common_trainer_kwargs(cfg: ExperimentConfig, world: int) -> dict[str, Any]:
     # names shared by RLConfig and GRPOConfig (both are transformers.TrainingArguments)
     t = cfg.training
     return dict(
@@ -197,7 +210,7 @@ def _common_trainer_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
         run_name=cfg.logging.run_name,
         report_to=cfg.logging.report_to,
         seed=t.seed,
-        max_steps=t.max_steps,
+        max_steps=optimizer_steps(cfg, world),
         learning_rate=t.learning_rate,
         temperature=t.temperature,
         logging_steps=t.logging_steps,
@@ -205,8 +218,9 @@ def _common_trainer_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
         save_steps=t.save_steps,
         save_total_limit=t.save_total_limit,
         save_only_model=t.save_only_model,
-        eval_strategy="steps" if t.eval_steps is not None else "no",
-        eval_steps=t.eval_steps,
+        # training.eval_steps drives our FixedEvalCallback (same rows, parser and scorer as vf-eval) on both
+        # backends; the Trainer's own eval loop needs an eval_dataset, which RLTrainer never passes
+        eval_strategy="no",
         bf16=t.bf16,
     )
 

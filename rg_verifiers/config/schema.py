@@ -115,7 +115,13 @@ class TrainingConfig:
         default=8,
         metadata={"help": "Rollouts per prompt (the GRPO group), >= 2; RLConfig calls it rollouts_per_example."},
     )
-    max_prompt_length: int = field(default=512, metadata={"help": "Prompt tokens kept (truncated from the left)."})
+    max_prompt_length: int = field(
+        default=512,
+        metadata={
+            "help": "Longest prompt in tokens. Longer prompts are DROPPED from the training set, not truncated "
+            "(verifiers backend: RLTrainer filters them; trl backend: the same filter is applied before training)."
+        },
+    )
     max_completion_length: int = field(default=512, metadata={"help": "Max generated tokens per completion."})
     temperature: float = field(
         default=1.0, metadata={"help": "Sampling temperature; 1.0 keeps rollouts diverse enough for GRPO."}
@@ -131,7 +137,11 @@ class TrainingConfig:
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept; None keeps all."})
     save_only_model: bool = field(
         default=False,
-        metadata={"help": "Skip optimizer state in checkpoints (smaller, but resuming restarts the optimizer)."},
+        metadata={
+            "help": "Skip optimizer state in checkpoints. Full state is ~8x the bf16 weights (about 100 GB per "
+            "ZeRO-3 checkpoint at 7B, with save_total_limit of them kept); true makes checkpoints small, "
+            "but resuming then restarts the optimizer."
+        },
     )
     eval_steps: int | None = field(
         default=None, metadata={"help": "Evaluate every N steps; None disables in-training eval."}
@@ -148,14 +158,74 @@ class TrainingConfig:
     num_threads: int = field(
         default=1, metadata={"help": "torch CPU threads; 1 avoids oversubscription next to other jobs."}
     )
-    vllm_server_host: str = field(default="0.0.0.0", metadata={"help": "Host of the vf-vllm server."})
-    vllm_server_port: int = field(default=8000, metadata={"help": "Port of the vf-vllm server."})
+    num_train_epochs: float | None = field(
+        default=None,
+        metadata={
+            "help": "Passes over the training split; when set it replaces max_steps (steps = epochs x prompts / "
+            "prompts per step, rounded up). None trains for max_steps."
+        },
+    )
     async_generation_timeout: float = field(
         default=600.0,
         metadata={"help": "Seconds a rollout batch may take before failing (RLConfig.generation_timeout)."},
     )
     max_concurrent: int = field(
         default=1024, metadata={"help": "Max concurrent rollout requests to the inference server."}
+    )
+
+
+@dataclass
+class VLLMServerConfig:
+    """The `vf-vllm` server of the verifiers backend: `train_minimal.py --print-launch`, `rgv slurm train` and
+    the trainer all read these, so the server started and the server the trainer talks to are the same."""
+
+    host: str = field(
+        default="0.0.0.0",
+        metadata={
+            "help": "Address the server listens on and the trainer connects to (and the weight-sync group's "
+            "address). Multi-node SLURM jobs set it to the server node's hostname."
+        },
+    )
+    port: int = field(default=8000, metadata={"help": "HTTP port of vf-vllm (OpenAI API + weight-sync endpoints)."})
+    group_port: int = field(
+        default=51216,
+        metadata={
+            "help": "TCP port of the weight-sync process group (NCCL rendezvous) on the server host. `rgv slurm "
+            "train` replaces both ports with free ones at run time, so two jobs on one node do not collide."
+        },
+    )
+    served_model_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Name the server serves and rollouts request; None = model.name_or_path (the embedded "
+            "model: its local folder). The trainer checks the server's /v1/models for it before training."
+        },
+    )
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM --tensor-parallel-size."})
+    data_parallel_size: int | None = field(
+        default=None,
+        metadata={"help": "vLLM --data-parallel-size; None = inference GPUs / tensor_parallel_size."},
+    )
+    gpu_memory_utilization: float = field(
+        default=0.9, metadata={"help": "vLLM --gpu-memory-utilization, in (0, 1]."}
+    )
+    max_model_len: int | None = field(
+        default=None,
+        metadata={"help": "vLLM --max-model-len; None = training.max_prompt_length + max_completion_length."},
+    )
+    enforce_eager: bool = field(
+        default=True,
+        metadata={"help": "vLLM --enforce-eager (no CUDA graphs: faster start-up, weights can change safely)."},
+    )
+    server_timeout: float = field(
+        default=900.0,
+        metadata={
+            "help": "Seconds the trainer waits for /health (RLConfig.vllm_server_timeout); both launch commands "
+            "can start together."
+        },
+    )
+    extra_args: list[str] = field(
+        default_factory=list, metadata={"help": "More vf-vllm arguments, verbatim, e.g. ['--seed', '0']."}
     )
 
 
@@ -182,6 +252,9 @@ class ExperimentConfig:
         metadata={"help": "Weighted reward functions forming the rubric."},
     )
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"help": "GRPO trainer settings."})
+    vllm: VLLMServerConfig = field(
+        default_factory=VLLMServerConfig, metadata={"help": "vf-vllm server settings (verifiers backend)."}
+    )
     logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"help": "Experiment tracking."})
 
     def validate(self) -> "ExperimentConfig":
@@ -261,7 +334,20 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
     if t.eval_steps is not None:
         rule = "must be > 0 when training.eval_steps is set"
         need(d.num_eval_examples > 0, "data.num_eval_examples", rule, d.num_eval_examples)
-    need(0 < t.vllm_server_port < 65536, "training.vllm_server_port", "must be a TCP port", t.vllm_server_port)
+    v = cfg.vllm
+    for name in ("port", "group_port"):
+        need(0 < getattr(v, name) < 65536, f"vllm.{name}", "must be a TCP port", getattr(v, name))
+    need(v.port != v.group_port, "vllm.group_port", "must differ from vllm.port", v.group_port)
+    need(v.tensor_parallel_size >= 1, "vllm.tensor_parallel_size", "must be >= 1", v.tensor_parallel_size)
+    need(v.data_parallel_size is None or v.data_parallel_size >= 1, "vllm.data_parallel_size", "must be >= 1 or null",
+         v.data_parallel_size)
+    need(0 < v.gpu_memory_utilization <= 1, "vllm.gpu_memory_utilization", "must be in (0, 1]", v.gpu_memory_utilization)
+    need(v.max_model_len is None or v.max_model_len > 0, "vllm.max_model_len", "must be > 0 or null", v.max_model_len)
+    need(v.server_timeout > 0, "vllm.server_timeout", "must be > 0", v.server_timeout)
+    need(v.served_model_name is None or (v.served_model_name.strip() == v.served_model_name != ""),
+         "vllm.served_model_name", "must be a non-empty name without surrounding spaces or null", v.served_model_name)
+    need(t.num_train_epochs is None or t.num_train_epochs > 0, "training.num_train_epochs", "must be > 0 or null",
+         t.num_train_epochs)
     need(
         t.resume_from_checkpoint is None or t.resume_from_checkpoint != "",
         "training.resume_from_checkpoint",

@@ -80,7 +80,14 @@ def openai_generate(base_url: str, model: str, max_tokens: int, concurrency: int
     client = OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"), max_retries=3)
 
     def one(messages):
-        r = client.chat.completions.create(model=model, messages=messages, max_tokens=max_tokens, temperature=0.0)
+        from openai import OpenAIError
+
+        from ..errors import RGVError
+
+        try:
+            r = client.chat.completions.create(model=model, messages=messages, max_tokens=max_tokens, temperature=0.0)
+        except OpenAIError as e:
+            raise RGVError(f"evaluation request to {base_url} for {model!r} failed: {' '.join(str(e).split())[:500]}") from None
         return r.choices[0].message.content or ""
 
     def generate(prompts):

@@ -10,21 +10,25 @@ from pathlib import Path
 from rich.console import Console
 
 from ..config import ExperimentConfig
-from ..config.loader import save_config
+from ..config.loader import save_config, tracker_env
 from ..embedded import hf_model_dir, is_embedded
 from ..errors import RGVError
 
 
 def select_backend(cfg: ExperimentConfig) -> tuple[str, str]:
-    """(backend, why). verifiers needs CUDA + vLLM; TRL runs anywhere."""
+    """(backend, why). 'auto' picks verifiers with CUDA + vLLM, TRL otherwise.
+
+    An explicit 'verifiers' needs only vLLM's weight-sync client and a reachable vf-vllm server: it
+    also runs on a CPU (that is how CI runs it, against a stand-in server).
+    """
     import torch
 
     cuda = torch.cuda.is_available()
     vllm = importlib.util.find_spec("vllm") is not None
     t = cfg.training
-    if t.backend == "verifiers" and not (cuda and vllm):
-        missing = "CUDA GPUs" if not cuda else "vLLM"
-        raise RGVError(f"training.backend=verifiers needs CUDA GPUs and vLLM (./setup.sh --gpu); {missing} not found here: use training.backend=trl")
+    if t.backend == "verifiers" and not vllm:
+        raise RGVError("training.backend=verifiers needs vLLM (its weight-sync client; ./setup.sh --gpu installs it), "
+                       "not found here: use training.backend=trl")
     if t.backend == "auto":
         backend = "verifiers" if cuda and vllm else "trl"
         why = "CUDA and vLLM found" if backend == "verifiers" else f"no {'CUDA' if not cuda else 'vLLM'}: in-process generation"
@@ -67,14 +71,23 @@ def build_env(cfg: ExperimentConfig):
                                num_eval_examples=d.num_eval_examples, seed=d.seed, system_prompt=d.system_prompt)
 
 
+def is_main_process() -> bool:
+    """Rank 0 of an accelerate/torchrun launch (or a plain run): the one that writes run files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> dict:
     console = console or Console(stderr=True)
     cfg.validate()
     t = cfg.training
     os.environ.setdefault("OMP_NUM_THREADS", str(t.num_threads))
+    for key, value in tracker_env(cfg).items():
+        os.environ.setdefault(key, value)
     backend, why = select_backend(cfg)
-    console.print(f"[bold]backend:[/] {backend} ({why})")
-    save_config(cfg, t.output_dir)
+    main = is_main_process()
+    if main:
+        console.print(f"[bold]backend:[/] {backend} ({why})")
+        save_config(cfg, t.output_dir)
     for reward in cfg.rewards:  # unknown names fail before any model or data work
         from ..rewards import get_reward
 
@@ -91,5 +104,6 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
 
         result = train_verifiers(cfg, env, model_path, console)
     result = {"backend": backend, "output_dir": t.output_dir, **result}
-    (Path(t.output_dir) / "train_results.json").write_text(json.dumps(result, indent=1, default=str))
+    if main:
+        (Path(t.output_dir) / "train_results.json").write_text(json.dumps(result, indent=1, default=str))
     return result

@@ -6,11 +6,12 @@ import statistics
 from collections import defaultdict
 
 from ..config import ExperimentConfig
-from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs, to_model_init_kwargs
+from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs
 from ..protocol import parse_answer
 from ..rewards import get_reward, score_results
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import hf_generate
+from .policy import drop_long_prompts, model_init_kwargs, policy_facts
 
 
 def trl_reward_funcs(cfg: ExperimentConfig) -> list:
@@ -49,25 +50,19 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
     t = cfg.training
     torch.set_num_threads(t.num_threads)
     kwargs = to_grpo_config_kwargs(cfg)
-    # our FixedEvalCallback evaluates on the env's eval split; TRL's own eval loop is not used
-    kwargs.update(eval_strategy="no", reward_weights=[r.weight for r in cfg.rewards], disable_tqdm=True)
-    kwargs.pop("eval_steps", None)
-    kwargs.pop("per_device_eval_batch_size", None)
+    kwargs.update(reward_weights=[r.weight for r in cfg.rewards], disable_tqdm=True)
     args = GRPOConfig(**kwargs)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    init = to_model_init_kwargs(cfg)
-    if init.get("dtype") == "auto" and not torch.cuda.is_available():
-        init["dtype"] = torch.float32  # CPUs without native bf16 are faster and exact in fp32
-    model = AutoModelForCausalLM.from_pretrained(model_path, **init)
+    model = AutoModelForCausalLM.from_pretrained(model_path, **model_init_kwargs(cfg, torch.cuda.is_available()))
     lora = to_lora_config_kwargs(cfg)
     peft_config = None
     if lora:
         from peft import LoraConfig
 
         peft_config = LoraConfig(**lora)
-    train_rows = env.dataset
+    train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
     trainer = GRPOTrainer(
         model=model, reward_funcs=trl_reward_funcs(cfg), args=args, train_dataset=train_rows,
@@ -81,4 +76,5 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
     output = trainer.train(resume_from_checkpoint=resolve_resume_checkpoint(cfg))
     trainer.save_model(f"{t.output_dir}/final")
     tokenizer.save_pretrained(f"{t.output_dir}/final")
-    return {"global_step": output.global_step, "training_loss": output.training_loss, **output.metrics}
+    return {"global_step": output.global_step, "training_loss": output.training_loss, **output.metrics,
+            **policy_facts(model)}

@@ -1,0 +1,393 @@
+"""The verifiers (GPU) training path, run for real on a CPU.
+
+REAL here: verifiers 0.1.9.post3's RLTrainer, RLConfig, Orchestrator and VLLMClient (HTTP + weight
+sync protocol), transformers' Trainer, accelerate (1 and 2 processes, gloo), DeepSpeed ZeRO-3 on CPU,
+peft, our train_minimal.py / config / rubric / eval callback, and the command line printed for vf-vllm.
+TEST DOUBLES (tests/doubles/README.md): the vf-vllm server (tests/doubles/vf_vllm_standin.py:
+same endpoints and shapes, transformers generation on CPU) and vLLM's NCCL transport (a TCPStore
+broadcast in tests/doubles/vllm). The policy is a 3M-parameter random Llama with SmolLM2's
+tokenizer, published as a hub id in a private Hugging Face cache (as `Qwen/...` would be), so the
+model-name defect is reproduced exactly: the trainer loads a snapshot folder, vf-vllm serves the id.
+
+Each numbered defect of the issue has a test named after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOUBLES = ROOT / "tests" / "doubles"
+HUB_ID = "rgv-test/tiny-llama"
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def weights_digest(state: dict, tied: bool = True) -> str:
+    """The stand-in's digest (vf_vllm_standin.weights_digest) of a checkpoint's tensors."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, param in sorted(state.items()):
+        if name == "lm_head.weight" and tied:
+            continue
+        h.update(name.encode())
+        h.update(param.detach().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def checkpoint_digest(folder: Path) -> str:
+    from safetensors.torch import load_file
+
+    return weights_digest(load_file(str(folder / "model.safetensors")))
+
+
+@pytest.fixture(scope="session")
+def hub_cache(tmp_path_factory):
+    """HF_HOME with HUB_ID cached like a real download (refs/main -> snapshots/<commit>)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from rg_verifiers.embedded import hf_model_dir
+
+    home = tmp_path_factory.mktemp("hf_home")
+    repo = home / "hub" / ("models--" + HUB_ID.replace("/", "--"))
+    commit = "0" * 40
+    snapshot = repo / "snapshots" / commit
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    tokenizer = AutoTokenizer.from_pretrained(hf_model_dir())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    LlamaForCausalLM(config).save_pretrained(snapshot)
+    tokenizer.save_pretrained(snapshot)
+    return home
+
+
+@pytest.fixture
+def run_env(hub_cache, tmp_path):
+    """Environment of every process of a test: offline hub cache, the vllm double, one thread."""
+    rewards = tmp_path / "rewards_pkg"
+    rewards.mkdir()
+    (rewards / "rgv_test_rewards.py").write_text(
+        "from rg_verifiers.rewards import register_reward\n\n"
+        "@register_reward('distinct_chars')\n"
+        "def distinct_chars(completions, infos):\n"
+        "    from rg_verifiers.protocol import final_assistant_text\n"
+        "    texts = [final_assistant_text(c) for c in completions]\n"
+        "    return [len(set(t)) / max(1, len(t)) for t in texts]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_"))}
+    env.update(HF_HOME=str(hub_cache), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1",
+               DS_ACCELERATOR="cpu", PYTHONPATH=os.pathsep.join([str(DOUBLES), str(rewards), str(ROOT)]),
+               RGV_REWARD_MODULES="rgv_test_rewards", TOKENIZERS_PARALLELISM="false", WANDB_MODE="disabled")
+    return env
+
+
+def experiment(tmp_path: Path, **extra) -> tuple[Path, list[str]]:
+    """A small verifiers-backend config; every training process gets the same file and overrides."""
+    port, group_port = free_port(), free_port()
+    cfg = tmp_path / "vf.yaml"
+    cfg.write_text(f"""
+_base_: {ROOT}/configs/base.yaml
+model: {{name_or_path: {HUB_ID}}}
+tasks: [{{name: leg_counting, config: {{min_animals: 1, max_animals: 1, min_instances: 1, max_instances: 2}}}}]
+data: {{num_train_examples: 16, num_eval_examples: 4}}
+rewards: [{{name: correctness, weight: 1.0}}, {{name: distinct_chars, weight: 0.5}}]
+training:
+  backend: verifiers
+  output_dir: {tmp_path / 'run'}
+  max_steps: 2
+  learning_rate: 1.0e-3
+  per_device_train_batch_size: 4
+  num_generations: 4
+  max_completion_length: 8
+  max_prompt_length: 256
+  save_steps: 1
+  save_total_limit: null
+  eval_steps: 1
+  bf16: false
+  async_generation_timeout: 120
+vllm: {{host: 127.0.0.1, port: {port}, group_port: {group_port}, server_timeout: 120}}
+""")
+    return cfg, [f"{k}={v}" for k, v in extra.items()]
+
+
+class Server:
+    """The stand-in, started with exactly the vf-vllm argv the project prints for this config."""
+
+    def __init__(self, cfg_path: Path, overrides: list[str], env: dict, log: Path, extra_args=()):
+        from rg_verifiers.config import load_config
+        from rg_verifiers.train.launch import vf_vllm_args
+
+        self.cfg = load_config(cfg_path, overrides)
+        argv = vf_vllm_args(self.cfg, 1) + list(extra_args)
+        assert argv[0] == "vf-vllm" and "--disable-log-requests" not in argv
+        self.url = f"http://127.0.0.1:{self.cfg.vllm.port}"
+        self.proc = subprocess.Popen([sys.executable, str(DOUBLES / "vf_vllm_standin.py"), *argv[1:]], env=env,
+                                     stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.log = log
+
+    def wait(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                urllib.request.urlopen(self.url + "/health", timeout=2)
+                return self
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("stand-in did not start: " + self.log.read_text()[-3000:])
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            self.proc.wait(30)
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    started = []
+
+    def start(cfg_path, overrides, env, extra_args=(), wait=True):
+        s = Server(cfg_path, overrides, env, tmp_path / f"server{len(started)}.log", extra_args)
+        started.append(s)
+        return s.wait() if wait else s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def train(cfg_path: Path, overrides: list[str], env: dict, launcher=(), timeout=900) -> subprocess.CompletedProcess:
+    cmd = [*launcher, str(ROOT / "train_minimal.py"), str(cfg_path), *overrides]
+    if not launcher:
+        cmd.insert(0, sys.executable)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return done
+
+
+def step_logs(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if '"reward"' in line]
+
+
+def eval_chunks(server: Server, n_eval: int) -> list[set[str]]:
+    """Digests of the weights behind each evaluation (greedy requests, n_eval per evaluation, in order)."""
+    greedy = [r for r in server.get("/standin/log") if r.get("temperature") == 0.0]
+    assert len(greedy) % n_eval == 0, greedy
+    return [{r["digest"] for r in greedy[k:k + n_eval]} for k in range(0, len(greedy), n_eval)]
+
+
+def initial_digest(hub_cache) -> str:
+    snapshot = next((hub_cache / "hub").glob("models--*/snapshots/*"))
+    return checkpoint_digest(snapshot)
+
+
+# ------------------------------------------------------------------------------------------------
+# one process: the main run, then resume
+
+
+def test_rltrainer_trains_against_vf_vllm_on_cpu(tmp_path, run_env, server_factory, hub_cache):
+    """Defects 1 (model name), 2 (eval_steps), 6 (eval labels), 7 (rewards with weights), 3 (resume)."""
+    cfg, overrides = experiment(tmp_path)
+    server = server_factory(cfg, overrides, run_env)
+    done = train(cfg, overrides, run_env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "backend: verifiers" in done.stderr
+    out = tmp_path / "run"
+
+    # 1. every request asked for the served hub id and was answered (RLTrainer used to send the snapshot path: 404)
+    log = server.get("/standin/log")
+    assert log and {r["model"] for r in log} == {HUB_ID} and {r["status"] for r in log} == {200}
+    rollouts = [r for r in log if r["temperature"] == 1.0]
+    assert rollouts and all(r["logprobs"] and r["return_token_ids"] for r in rollouts)
+    steps = step_logs(out)
+    assert [s["step"] for s in steps] == [1, 2]
+    assert all(s["rollout_error_rate"] == 0 for s in steps)
+    assert any(abs(s["loss"]) > 0 for s in steps) and all(s["grad_norm"] > 0 for s in steps), steps
+    # the same metrics as the TRL backend, whichever backend wrote metrics.jsonl
+    for key in ("reward", "reward_std", "frac_reward_zero_std", "parse_failure", "task_reward/leg_counting",
+                "completions/mean_length", "peak_memory_mb", "rewards/correctness/mean", "rewards/distinct_chars/mean"):
+        assert key in steps[0], key
+    # 7. the configured rewards with their weights are what is trained on
+    for s in steps:
+        assert s["reward"] == pytest.approx(s["rewards/correctness/mean"] + 0.5 * s["rewards/distinct_chars/mean"], abs=1e-5)
+
+    # weights changed on the trainer and arrived at the server
+    state = server.get("/standin/state")
+    assert state["errors"] == [] and state["updated_params"] > 0 and state["policy_version"] >= 2
+    d0, d1, d2 = initial_digest(hub_cache), checkpoint_digest(out / "checkpoint-1"), checkpoint_digest(out / "checkpoint-2")
+    assert len({d0, d1, d2}) == 3, "the optimizer steps did not change the weights"
+    assert state["digest"] == d2 == checkpoint_digest(out / "final")
+    # rollouts of step 2's batch were generated with the step-1 policy (one step off-policy, by design)
+    assert {r["digest"] for r in rollouts} >= {d0, d1}
+
+    # 2 + 6. eval_steps works, and eval_step_N evaluated the step-N weights (it used to be N-1)
+    assert {p.name for p in (out / "eval_results").glob("*.json")} == {f"eval_step_{n}.json" for n in (0, 1, 2)}
+    assert eval_chunks(server, 4) == [{d0}, {d1}, {d2}]
+    assert json.loads((out / "train_results.json").read_text())["global_step"] == 2
+    assert (out / "config.yaml").is_file()
+
+    # 3. resume continues at the saved step (RLTrainer used to wait for a batch it never asked for)
+    again = train(cfg, overrides + ["training.max_steps=3", "training.resume_from_checkpoint=latest",
+                                    "training.async_generation_timeout=60"], run_env)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert json.loads((out / "train_results.json").read_text())["global_step"] == 3
+    assert [s["step"] for s in step_logs(out)] == [1, 2, 3]
+    d3 = checkpoint_digest(out / "checkpoint-3")
+    new = server.get("/standin/log")[len(log):]
+    resumed_rollouts = [r for r in new if r["temperature"] == 1.0]
+    # the resumed step's batch was generated after the resumed weights reached the server
+    assert resumed_rollouts and resumed_rollouts[0]["digest"] == d2
+    assert [c for c in eval_chunks(server, 4)[3:]] == [{d3}]
+    assert {p.name for p in (out / "eval_results").glob("*.json")} == {f"eval_step_{n}.json" for n in (0, 1, 2, 3)}
+
+
+def test_defect1_wrong_served_name_is_one_line_before_training(tmp_path, run_env, server_factory):
+    cfg, overrides = experiment(tmp_path)
+    server_factory(cfg, overrides + ["vllm.served_model_name=something-else"], run_env)
+    done = train(cfg, overrides, run_env, timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "serves ['something-else']" in lines[0] and HUB_ID in lines[0], done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+
+
+def test_defect1_a_batch_with_nothing_to_train_on_stops_training(tmp_path, run_env, server_factory):
+    """The server answers every rollout with an error (here: its context is shorter than the prompt):
+    RLTrainer alone would log a zero loss every step."""
+    cfg, overrides = experiment(tmp_path)
+    server_factory(cfg, overrides, run_env, extra_args=["--max-model-len", "24"])
+    done = train(cfg, overrides + ["training.eval_steps=null", "data.num_eval_examples=0"], run_env, timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    error = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert len(error) == 1 and "batch 0 has no trainable tokens" in error[0], done.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------
+# LoRA + tensorboard + dtype/attention
+
+
+def test_defect4_lora_with_tensorboard_and_defect7_dtype_attention(tmp_path, run_env, server_factory):
+    cfg, overrides = experiment(tmp_path, **{"model.lora.enabled": "true", "model.lora.r": 4,
+                                             "logging.report_to": "tensorboard", "training.max_steps": 2,
+                                             "training.eval_steps": "null", "model.dtype": "bfloat16",
+                                             "model.attn_implementation": "eager"})
+    server = server_factory(cfg, overrides, run_env)
+    done = train(cfg, overrides, run_env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = tmp_path / "run"
+    assert (out / "final" / "adapter_model.safetensors").is_file()
+    assert list(out.rglob("events.out.tfevents.*")), "tensorboard wrote nothing"
+    result = json.loads((out / "train_results.json").read_text())
+    assert result["model_dtype"] == "torch.bfloat16" and result["attn_implementation"] == "eager"
+    state = server.get("/standin/state")
+    # the merged LoRA weights reached the server under the base model's names
+    assert state["errors"] == [] and state["updated_params"] > 0 and state["policy_version"] >= 1
+
+
+# ------------------------------------------------------------------------------------------------
+# two processes
+
+
+@pytest.mark.parametrize("accelerate_config", ["ddp", "zero3"])
+def test_two_process_accelerate_launch(tmp_path, run_env, server_factory, hub_cache, accelerate_config):
+    """`accelerate launch --num-processes 2` with the project's own accelerate configs, on CPU (gloo):
+    plain DDP and DeepSpeed ZeRO-3 (the GatheredParameters weight sync). Only mixed precision is
+    overridden: bf16 autocast is a GPU setting."""
+    cfg, overrides = experiment(tmp_path, **{"training.per_device_train_batch_size": 2})
+    server = server_factory(cfg, overrides, run_env)
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--config-file",
+                str(ROOT / "configs" / "accelerate" / f"{accelerate_config}.yaml"), "--mixed_precision", "no",
+                "--num-processes", "2", "--main_process_port", str(free_port())]
+    done = train(cfg, overrides, run_env, launcher=launcher)
+    assert done.returncode == 0, done.stderr[-5000:]
+    out = tmp_path / "run"
+    steps = step_logs(out)
+    assert [s["step"] for s in steps] == [1, 2], "metrics must be written once, by rank 0"
+    assert any(abs(s["loss"]) > 0 for s in steps)
+    assert eval_chunks(server, 4)[0] == {initial_digest(hub_cache)}
+    assert len(eval_chunks(server, 4)) == 3, "each evaluation must run once (rank 0)"
+    state = server.get("/standin/state")
+    assert state["errors"] == [] and state["policy_version"] >= 2
+    assert state["digest"] != initial_digest(hub_cache)
+
+
+# ------------------------------------------------------------------------------------------------
+# waiting for the server (defect 8)
+
+
+class _LateServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def _serve_after(port: int, delay: float, served: str):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = {"/health": {}, "/v1/models": {"data": [{"id": served}]}}.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *a):
+            pass
+
+    def run():
+        time.sleep(delay)
+        httpd = _LateServer(("127.0.0.1", port), Handler)
+        httpd.serve_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def _cfg_for_port(port: int, timeout: float):
+    from rg_verifiers.config import load_config
+
+    return load_config(ROOT / "configs" / "experiments" / "leg_counting_qwen1.5b.yaml",
+                       [f"vllm.port={port}", f"vllm.server_timeout={timeout}", "vllm.host=127.0.0.1"])
+
+
+def test_defect8_trainer_waits_for_a_server_that_starts_later():
+    from rich.console import Console
+
+    from rg_verifiers.train.vf_backend import wait_for_server
+
+    port = free_port()
+    _serve_after(port, 3.0, "Qwen/Qwen2.5-1.5B-Instruct")
+    start = time.monotonic()
+    wait_for_server(_cfg_for_port(port, 30), Console(stderr=True), poll_s=0.2)
+    assert time.monotonic() - start >= 2.5
+
+
+def test_defect8_no_server_is_one_line_after_the_timeout():
+    from rich.console import Console
+
+    from rg_verifiers.errors import RGVError
+    from rg_verifiers.train.vf_backend import wait_for_server
+
+    with pytest.raises(RGVError, match=r"no vf-vllm server answered at .* within 1 s .* vf-vllm --model Qwen/Qwen2.5-1.5B-Instruct"):
+        wait_for_server(_cfg_for_port(free_port(), 1), Console(stderr=True), poll_s=0.2)
