@@ -45,8 +45,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except RGVError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    from rg_verifiers.errors import run_cli
+
+    # bad input (configs, overrides, paths) ends in one `error:` line, like `rgv`; bugs keep a traceback
+    run_cli(main, sys.argv[1:])

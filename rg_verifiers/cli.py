@@ -10,16 +10,45 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperCommand
 
 from .errors import RGVError
 
+# context settings reach every subcommand: `-h` works everywhere `--help` does
 app = typer.Typer(help="reasoning-gym tasks as verifiers environments: list, inspect, evaluate, serve.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 envs_app = typer.Typer(help="Generate, check and package the environments/ folder.", no_args_is_help=True)
 app.add_typer(envs_app, name="envs")
 console = Console()
 REPO_ENVS = Path(__file__).resolve().parent.parent / "environments"
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    def v(dist):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return f"rg-verifiers {__version__} (verifiers {v('verifiers')}, reasoning-gym {v('reasoning-gym')})"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(_versions())
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                              help="print the versions of rg-verifiers, verifiers and reasoning-gym")):
+    """reasoning-gym tasks as verifiers environments: list, inspect, evaluate, serve."""
 
 
 def _json_arg(text: Optional[str], what: str) -> dict:
@@ -38,7 +67,6 @@ def _json_arg(text: Optional[str], what: str) -> dict:
 def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this category"),
               as_json: bool = typer.Option(False, "--json", help="machine-readable output")):
     """List every task: env id, category, curriculum levels, sandboxed scoring, reference answers."""
-    from .references import reference_note
     from .tasks import env_id_for, task_info, task_names
 
     infos = [task_info(t) for t in task_names()]
@@ -52,12 +80,18 @@ def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this categ
         print(json.dumps([{"task": i.name, "env_id": env_id_for(i.name), "category": i.category,
                            "difficulty_levels": i.difficulty_levels, "sandboxed": i.sandboxed} for i in infos], indent=1))
         return
+    rows = [(i.name, env_id_for(i.name), i.category, f"0..{i.difficulty_levels - 1}" if i.difficulty_levels else "-",
+             "yes" if i.sandboxed else "no", _reference_kind(i.name)) for i in infos]
+    columns = ("task", "env_id", "category", "levels", "sandboxed", "reference")
+    if not sys.stdout.isatty():
+        # piped: tab-separated lines (full names, for cut/grep/awk) instead of a table fitted to 80 columns
+        print("\n".join("\t".join(row) for row in [columns, *rows]))
+        return
     table = Table(title=f"{len(infos)} reasoning-gym tasks")
-    for col in ("task", "env id", "category", "levels", "sandboxed", "reference"):
-        table.add_column(col)
-    for i in infos:
-        table.add_row(i.name, env_id_for(i.name), i.category, f"0..{i.difficulty_levels - 1}" if i.difficulty_levels else "-",
-                      "yes" if i.sandboxed else "no", _reference_kind(i.name))
+    for col in columns:
+        table.add_column(col.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
 
 
@@ -68,24 +102,84 @@ def _reference_kind(task: str) -> str:
 
 
 @app.command("show")
-def show_cmd(task: str, n: int = typer.Option(2, "-n", help="how many items"),
-             split: str = typer.Option("eval", help="eval or train"), seed: int = 0,
-             difficulty: Optional[int] = None, config: Optional[str] = typer.Option(None, help="task config as JSON")):
-    """Show sample items of a task exactly as the environment builds them (prompt + reference)."""
+def show_cmd(task: str = typer.Argument(..., help="task name or env id: leg_counting, rg-leg-counting, rg-composite"),
+             n: int = typer.Option(2, "-n", help="how many items"),
+             split: str = typer.Option("eval", help="eval or train"),
+             seed: Optional[int] = typer.Option(None, help="environment seed (default 0)"),
+             difficulty: Optional[int] = typer.Option(None, help="curriculum level"),
+             config: Optional[str] = typer.Option(None, help="task config as JSON"),
+             env_args: Optional[str] = typer.Option(None, "-a", "--env-args", help="environment arguments as JSON, as for rgv eval / vf-eval -a (rg-composite: {\"tasks\": [...]})")):
+    """Show sample items exactly as the environment builds them: the prompt messages (system + user) and the reference."""
     from . import serialization
-    from .data import TaskSpec, build_split
     from .references import reference_answer
-    from .tasks import resolve_task
 
     if split not in ("eval", "train"):
         raise RGVError(f"split must be 'eval' or 'train', got {split!r}")
-    spec = TaskSpec(resolve_task(task.replace("-", "_").removeprefix("rg_")), config=_json_arg(config, "--config"), difficulty=difficulty)
-    rows, _ = build_split([spec], split, n, seed)
-    for i, row in enumerate(rows):
-        entry = serialization.loads(row["info"]["entry"])
-        console.rule(f"{spec.name} [{split}] #{i} (seed index {row['info']['index']})")
-        console.print(row["question"], markup=False)
-        console.print(f"[b]reference:[/] {reference_answer(spec.name, entry)}")
+    if n < 1:
+        raise RGVError(f"-n must be at least 1, got {n}")
+    args = _json_arg(env_args, "--env-args")
+    for key, value in (("config", _json_arg(config, "--config") if config else None), ("difficulty", difficulty), ("seed", seed)):
+        if value is not None:
+            args[key] = value
+    # a single task's first n rows are the same whatever the split size: build only those
+    # (a mixture's rows depend on its size; -a num_eval_examples / num_train_examples sets it)
+    args.setdefault("num_eval_examples" if split == "eval" else "num_train_examples", n)
+    env_id, env = _load_env(task, args)
+    dataset = env.eval_dataset if split == "eval" else env.dataset
+    if dataset is None or len(dataset) == 0:
+        raise RGVError(f"{env_id} has no {split} rows with these arguments ({args})")
+    for i, row in enumerate(dataset.select(range(min(n, len(dataset))))):
+        info = json.loads(row["info"]) if isinstance(row["info"], str) else row["info"]
+        name = info["rg_task"]
+        where = f"{name} [{split}] #{i}" if env_id != _COMPOSITE else f"{env_id} [{split}] #{i}: {name}"
+        console.rule(Text(f"{where} (seed index {info['index']})"))
+        for message in row["prompt"]:
+            console.print(Text(f"{message['role']}:", style="bold cyan"))
+            # soft_wrap: the text exactly as sent, no line breaks added at the console width
+            console.print(Text(message["content"] or ""), soft_wrap=True, highlight=False)
+        answer = reference_answer(name, serialization.loads(info["entry"]))
+        console.print(Text.assemble(("reference:", "bold"), " ", "(none: scored by the task's verifier)" if answer is None else str(answer)),
+                      soft_wrap=True, highlight=False)
+
+
+_COMPOSITE = "rg-composite"
+
+
+def _load_env(name: str, args: dict):
+    """(env id, environment) for a task name or env id, built by the installed environment
+    package as vf-eval builds it; the core constructor when the package is not installed."""
+    import importlib
+    import logging
+
+    from .tasks import env_id_for, task_for_env_id
+
+    composite = name.split("/")[-1].replace("_", "-") == _COMPOSITE
+    env_id = _COMPOSITE if composite else env_id_for(task_for_env_id(name))
+    module_name = env_id.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        module = None
+    logging.getLogger("verifiers").setLevel(logging.WARNING)  # rubric set-up chatter
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()  # "Map: 100%" for a handful of rows
+    except ImportError:
+        pass
+    if module is not None:
+        return env_id, module.load_environment(**args)
+    from .env import load_rg_environment
+
+    if composite:
+        tasks = args.pop("tasks", None)
+        if not tasks:
+            raise RGVError(f"{_COMPOSITE} is not installed (pip install {_COMPOSITE}); or give the mixture: "
+                           "-a '{\"tasks\": [\"leg_counting\", {\"name\": \"gcd\", \"weight\": 2}]}'")
+        return env_id, load_rg_environment(tasks, **args)
+    return env_id, load_rg_environment(task_for_env_id(name), **args)
 
 
 @envs_app.command("generate")
@@ -95,7 +189,7 @@ def envs_generate(root: Path = typer.Option(REPO_ENVS, help="environments folder
 
     with console.status("rendering environments ...") as status:
         changed = write_all(root, progress=lambda i, n: status.update(f"rendering environments {i}/{n}"))
-    console.print(f"{len(changed)} files changed under {root}")
+    console.print(Text(f"{len(changed)} files changed under {root}"), soft_wrap=True)
 
 
 @envs_app.command("check")
@@ -110,31 +204,47 @@ def envs_check(root: Path = typer.Option(REPO_ENVS, help="environments folder"))
 
 
 @envs_app.command("build-wheels")
-def envs_build_wheels(env_ids: List[str] = typer.Argument(..., help="e.g. rg-leg-counting rg-composite"),
+def envs_build_wheels(env_ids: List[str] = typer.Argument(..., help="env ids or task names, e.g. rg-leg-counting gcd rg-composite"),
                       output: Path = typer.Option(Path("wheels"), "-o", "--output"),
                       root: Path = typer.Option(REPO_ENVS, help="environments folder")):
     """Build wheels of the core package and the chosen environments, for `pip install --find-links`."""
+    import shutil
     import subprocess
+    import tempfile
 
-    from .envgen import module_name
-    from .tasks import task_for_env_id
+    from .tasks import env_id_for, task_for_env_id
 
-    folders = []
-    for env_id in env_ids:
-        if env_id != "rg-composite":
-            task_for_env_id(env_id)  # unknown ids get close matches
-        folder = root / module_name(env_id)
+    core = REPO_ENVS.parent
+    if not (core / "pyproject.toml").is_file():
+        raise RGVError(f"building wheels needs a source checkout of rg-verifiers; {core} is an installed copy")
+    chosen = {}
+    for name in env_ids:
+        env_id = _COMPOSITE if name.split("/")[-1].replace("_", "-") == _COMPOSITE else env_id_for(task_for_env_id(name))
+        folder = root / env_id.replace("-", "_")
         if not folder.is_dir():
             raise RGVError(f"no environment folder {folder}; run `rgv envs generate`")
-        folders.append(str(folder))
+        chosen[env_id] = folder
+    output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(output), str(root.parent), *folders]
-    with console.status(f"building {len(folders) + 1} wheels ..."):
-        done = subprocess.run(cmd, capture_output=True, text=True)
+    # setuptools writes build/ and *.egg-info next to the sources: build from copies so the
+    # checkout stays as git has it (and no stale egg-info lands on the environments' import path)
+    with tempfile.TemporaryDirectory(prefix="rgv-wheels-") as tmp:
+        sources = [Path(tmp) / "rg-verifiers"]
+        sources[0].mkdir()
+        for item in ("pyproject.toml", "README.md"):
+            shutil.copy2(core / item, sources[0] / item)
+        skip = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.pyc", "outputs")
+        shutil.copytree(core / "rg_verifiers", sources[0] / "rg_verifiers", ignore=skip)
+        for folder in chosen.values():
+            sources.append(Path(tmp) / folder.name)
+            shutil.copytree(folder, sources[-1], ignore=skip)
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(output), *map(str, sources)]
+        with console.status(f"building {len(sources)} wheels ..."):
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
     if done.returncode:
         raise RGVError(f"pip wheel failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
-    console.print(f"wheels in {output}: " + ", ".join(sorted(p.name for p in output.glob('*.whl'))))
-    console.print(f"install elsewhere with: pip install --find-links {output} {' '.join(env_ids)}")
+    console.print(f"wheels in {output}: " + ", ".join(sorted(p.name for p in output.glob("*.whl"))), soft_wrap=True, highlight=False)
+    console.print(f"install elsewhere with: pip install --find-links {output} {' '.join(chosen)}", soft_wrap=True, highlight=False)
 
 
 @app.command("gold")
@@ -142,9 +252,9 @@ def gold_cmd(tasks: Optional[List[str]] = typer.Argument(None, help="tasks (defa
              n: int = typer.Option(20, "-n", help="items per task")):
     """Check that every reference answer, wrapped in <answer> tags, scores 1.0."""
     from .goldcheck import check_task
-    from .tasks import resolve_task, task_names
+    from .tasks import task_for_env_id, task_names
 
-    names = [resolve_task(t) for t in tasks] if tasks else task_names()
+    names = [task_for_env_id(t) for t in tasks] if tasks else task_names()
     table = Table(title=f"gold round trip ({n} eval items per task)")
     for col in ("task", "checked", "passed", "note"):
         table.add_column(col)
@@ -153,10 +263,12 @@ def gold_cmd(tasks: Optional[List[str]] = typer.Argument(None, help="tasks (defa
         for name in names:
             status.update(f"checking {name}")
             r = check_task(name, n)
-            table.add_row(name, str(r.checked), str(r.passed), r.skipped_reason or ("ok" if r.ok else "[red]FAIL[/]"))
+            note = Text(r.skipped_reason) if r.skipped_reason else Text("ok") if r.ok else Text("FAIL", style="red")
+            table.add_row(name, str(r.checked), str(r.passed), note)
             if not r.ok:
                 failed.append(name)
-    console.print(table)
+    # piped: wide enough that notes are not cut to 80 columns
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
     if failed:
         raise RGVError(f"gold answers failed to score 1.0 for: {', '.join(failed)}")
 
@@ -180,54 +292,47 @@ def serve_cmd(model: str = typer.Option("embedded", "-m", help="'embedded' or a 
 
 
 @app.command("eval")
-def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting"),
-             model: Optional[str] = typer.Option(None, "-m", "--model", help="model name at the endpoint; default: the embedded SmolLM2-135M"),
+def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting, or the bare task name leg_counting"),
+             model: Optional[str] = typer.Option(None, "-m", "--model", help="model name at the endpoint (default with -b: the one it serves); without -b: embedded or a .gguf"),
              base_url: Optional[str] = typer.Option(None, "-b", "--base-url", help="OpenAI-compatible URL; default: start a CPU server"),
              env_args: Optional[str] = typer.Option(None, "-a", "--env-args", help="environment arguments as JSON"),
              num_examples: int = typer.Option(20, "-n", "--num-examples"),
              rollouts: int = typer.Option(1, "-r", "--rollouts-per-example"),
-             max_tokens: int = typer.Option(256, "-t", "--max-tokens"),
-             temperature: Optional[float] = typer.Option(None, "-T", "--temperature"),
+             max_tokens: Optional[int] = typer.Option(None, "-t", "--max-tokens", help="default: 1024"),
+             temperature: Optional[float] = typer.Option(None, "-T", "--temperature", help="default: 0 (greedy) for -r 1, else 1.0"),
+             top_p: Optional[float] = typer.Option(None, "--top-p", help="default: 1.0"),
+             seed: Optional[int] = typer.Option(None, "--seed", help="base of the per-request sampling seeds (default: 0)"),
              max_concurrent: int = typer.Option(8, "-c", "--max-concurrent"),
              output_dir: Path = typer.Option(Path("outputs"), "-o", "--output-dir"),
-             api_key_var: str = typer.Option("OPENAI_API_KEY", "-k", "--api-key-var")):
+             api_key_var: str = typer.Option("OPENAI_API_KEY", "-k", "--api-key-var"),
+             samples: int = typer.Option(3, "--samples", help="sample completions to print")):
     """Evaluate a model on an environment; with no -b, the embedded model on a CPU server started for you."""
-    import contextlib
+    from .evaluate import eval_command
 
-    from .evaluate import run_eval
-    from .report import print_report
-    from .serve import served
-
-    args = _json_arg(env_args, "--env-args")
-    if env_id.startswith("rg-"):
-        if env_id != "rg-composite":
-            from .tasks import task_for_env_id
-            task_for_env_id(env_id)
-        # build only the rows evaluated (the first n of a larger eval split are the same rows)
-        args.setdefault("num_eval_examples", num_examples)
-    if base_url is None and model not in (None, "embedded") and not model.endswith(".gguf"):
-        raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), or use a .gguf path")
-    ctx = served(model) if base_url is None else contextlib.nullcontext(None)
-    with ctx as server:
-        url = server.base_url if server else base_url
-        name = server.model if server else model
-        if name is None:
-            raise RGVError("-m/--model is required with -b/--base-url")
-        with console.status(f"evaluating {name} on {env_id}: {num_examples} examples x {rollouts} rollouts ..."):
-            path = run_eval(env_id, name, url, args, num_examples, rollouts, max_tokens, temperature, max_concurrent, output_dir, api_key_var)
-    print_report([path], title=f"{env_id} — {name}")
-    console.print(f"results (vf-eval format): {path}", soft_wrap=True)
+    code = eval_command(env_id, model=model, base_url=base_url, env_args=_json_arg(env_args, "--env-args"),
+                        num_examples=num_examples, rollouts=rollouts, max_tokens=max_tokens, temperature=temperature,
+                        top_p=top_p, seed=seed, max_concurrent=max_concurrent, output_dir=output_dir,
+                        api_key_var=api_key_var, samples=samples, console=console, err_console=Console(stderr=True))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("report")
-def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results folders or rg-verifiers results JSON")):
-    """Accuracy per task and model from saved results (vf-eval -s folders included)."""
-    from .report import print_report
+def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results folders, rg-verifiers results JSON, or folders holding them"),
+               fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, csv or md; with -o the file's extension decides"),
+               output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the export to this file (.json/.csv/.md)"),
+               latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest (default: every run, each labelled)"),
+               title: Optional[str] = typer.Option(None, "--title")):
+    """Accuracy per task and run from saved results (vf-eval -s folders included); exports JSON, CSV, markdown.
+
+    Runs are keyed by task, model, difficulty/config, prompt env args and generation settings;
+    none is dropped: runs of one model on one task get labels saying what differs."""
+    from .report import report
 
     for p in paths:
         if not p.exists():
             raise RGVError(f"no such file or folder: {p}")
-    print_report(paths)
+    report(paths, fmt=fmt, output=output, title=title or "results", latest=latest)
 
 
 class _ListOptions(TyperCommand):
@@ -250,7 +355,7 @@ class _ListOptions(TyperCommand):
 
 
 @app.command("bench", cls=_ListOptions)
-def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help="embedded | FILE.gguf | NAME=URL | HF id | checkpoint/LoRA dir (several, or comma-separated)"),
+def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help="embedded | FILE.gguf | NAME=URL | NAME=MODEL@URL | HF id | checkpoint/LoRA dir (several, or comma-separated)"),
               tasks: Optional[List[str]] = typer.Option(None, "--tasks", help="task names (several, or comma-separated)"),
               n: Optional[int] = typer.Option(None, "-n", help="eval items per task (default: 100)"),
               rollouts: Optional[int] = typer.Option(None, "-r", "--rollouts", help="rollouts per item (default: 1)"),
@@ -260,7 +365,8 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
               resume: Optional[bool] = typer.Option(None, "--resume/--no-resume", help="continue the rollouts saved in --output-dir"),
               max_concurrent: Optional[int] = typer.Option(None, "-c", "--max-concurrent", help="requests in flight per model server (default: 32)"),
               max_tokens: Optional[int] = typer.Option(None, "-t", "--max-tokens", help="default: 1024"),
-              temperature: Optional[float] = typer.Option(None, "-T", "--temperature", help="default: 0.0 for -r 1, else 1.0"),
+              temperature: Optional[float] = typer.Option(None, "-T", "--temperature", help="default: 0 (greedy) for -r 1, else 1.0"),
+              top_p: Optional[float] = typer.Option(None, "--top-p", help="default: 1.0"),
               seed: Optional[int] = typer.Option(None, "--seed", help="eval items and sampling seeds (default: 0)"),
               plot: Optional[bool] = typer.Option(None, "--plot/--no-plot", help="charts next to the results (default: on)"),
               server_timeout: Optional[float] = typer.Option(None, "--server-timeout", help="seconds for a vLLM server to start (default: 900)"),
@@ -273,7 +379,7 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
 
     options = dict(models=models, tasks=tasks, n=n, rollouts=rollouts, gpus=gpus, tensor_parallel=tensor_parallel,
                    output_dir=output_dir, resume=resume, max_concurrent=max_concurrent, max_tokens=max_tokens,
-                   temperature=temperature, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var,
+                   temperature=temperature, top_p=top_p, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var,
                    shard=shard)
     outcome = run_bench(build_spec(options, config), console=Console(stderr=True))
     exit_now(report_outcome(outcome, Console(width=None if sys.stdout.isatty() else 200), Console(stderr=True)))
@@ -286,9 +392,19 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
              rename: Optional[List[str]] = typer.Option(None, "--rename", help="OLD=NEW display names (several)"),
              rename_file: Optional[Path] = typer.Option(None, "--rename-file", help="JSON object {model id: display name}"),
              baseline: Optional[str] = typer.Option(None, "--baseline", help="with --finetuned: also a per-task delta chart"),
-             finetuned: Optional[str] = typer.Option(None, "--finetuned")):
+             finetuned: Optional[str] = typer.Option(None, "--finetuned"),
+             metric: str = typer.Option("accuracy", "--metric", help="accuracy, pass@k (largest shared k) or pass@N, parse-failure, error-rate, tokens"),
+             sort: str = typer.Option("input", "--sort", help="task order: input, name, value (highest first), category"),
+             by_category: bool = typer.Option(False, "--by-category", help="group tasks by reasoning-gym category (--sort orders inside each)"),
+             latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest")):
     """Charts of saved results: bars per task, summary + heatmap for several tasks, fine-tuning delta."""
+    import warnings
+
+    from rich.text import Text
+
     from .plotting import load_renames, plot_results
+    from .report import print_notes
+    from .results import load_results
 
     for p in paths:
         if not p.exists():
@@ -296,8 +412,16 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
     if output is None:
         first = paths[0]
         output = first / "chart.png" if first.is_dir() else first.with_suffix(".png")
-    written = plot_results(paths, output, title=title, renames=load_renames(rename or [], rename_file),
-                           baseline=baseline, finetuned=finetuned)
+    renames = load_renames(rename or [], rename_file)
+    plot_results([], output, metric=metric, sort=sort, baseline=baseline, finetuned=finetuned, check_only=True)
+    table = load_results(paths, latest=latest)
+    print_notes(table)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = plot_results(table, output, title=title, renames=renames, baseline=baseline, finetuned=finetuned,
+                               metric=metric, sort=sort, by_category=by_category)
+    for w in caught:  # one line each, not Python's two-line warning with a source location
+        Console(stderr=True, soft_wrap=True, highlight=False).print(Text(f"warning: {w.message}"))
     for path in written:
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
 
@@ -313,7 +437,7 @@ def _write_job(text: str, output: Optional[Path]) -> None:
 
     job_name = next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("#SBATCH --job-name="))
     out = write_script(text, output or Path(f"slurm_{job_name}.sh"))
-    console.print(f"wrote {out}; submit with: mkdir -p logs && sbatch {out}", soft_wrap=True)
+    console.print(f"wrote {out}; submit with: mkdir -p logs && sbatch {out}", soft_wrap=True, markup=False)
 
 
 @slurm_app.command("train")
@@ -363,16 +487,14 @@ def slurm_bench(models: List[str] = typer.Option(..., "--models", help="as for r
     paths = write_bench_array(output or Path(f"slurm_{job_name or 'rgv-bench'}.sh"), models, tasks, account,
                               array_size=array_size, merge_partition=merge_partition, **kw)
     console.print(f"wrote {paths['array']} (array of {array_size} shards), {paths['merge']} (merge, after all shards) "
-                  f"and {paths['submit']}", soft_wrap=True)
-    console.print(f"submit both with: bash {paths['submit']}   (from the directory that holds logs/)", soft_wrap=True)
+                  f"and {paths['submit']}", soft_wrap=True, markup=False)
+    console.print(f"submit both with: bash {paths['submit']}   (from the directory that holds logs/)", soft_wrap=True, markup=False)
 
 
 def main() -> None:
-    try:
-        app()
-    except RGVError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {exc}", markup=True, highlight=False)
-        raise SystemExit(2)
+    from .errors import run_cli
+
+    run_cli(app)
 
 
 if __name__ == "__main__":

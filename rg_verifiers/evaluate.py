@@ -1,38 +1,277 @@
-"""Evaluate any verifiers environment against an OpenAI-compatible endpoint.
+"""Evaluate any verifiers environment against an OpenAI-compatible endpoint (`rgv eval`).
 
-Same code path as `vf-eval -s` (env.evaluate + verifiers' own save_rollout_results), so the
-output folder is a vf-eval results folder: <output_dir>/evals/<env>--<model>/<id>/
-{results.jsonl, metadata.json}.
+The path of `vf-eval -s`: `env.evaluate(..., save_results=True)` writes a vf-eval results folder
+<output_dir>/evals/<env>--<model>/<id>/{results.jsonl, metadata.json}; metadata.json gains an
+`rgv_provenance` object (rg_verifiers.provenance) and stays loadable by verifiers' own tools.
+
+Works with every verifiers version the environments declare (0.1.6 to 0.3.x), deciding by what
+the installed verifiers has rather than by version numbers: before 0.1.14 evaluate() takes an
+AsyncOpenAI client, later a ClientConfig; from 0.1.9 it saves the folder itself when given
+`results_path` and `save_results=True`, before that `eval_utils.save_results` does (as vf-eval).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import importlib.util
+import json
 import logging
 import os
+import sys
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Optional
 
-from .errors import RGVError
+from .errors import RGVError, did_you_mean
+from .generation import SAMPLING_KEY, GenerationSettings
+
+# rg environments record these per rollout; saving them gives the tokens and latency columns
+STATE_COLUMNS = ["completion_tokens", "latency_s"]
 
 
-def run_eval(env_id: str, model: str, base_url: str, env_args: dict | None = None, num_examples: int = 20,
-             rollouts_per_example: int = 1, max_tokens: int | None = 512, temperature: float | None = None,
-             max_concurrent: int = 8, output_dir: str | Path = "outputs", api_key_var: str = "OPENAI_API_KEY") -> Path:
+@dataclass
+class EvalRun:
+    path: Path
+    rows: list[dict] = field(default_factory=list)
+    errors: int = 0
+    first_error: Optional[str] = None
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+
+def quiet_progress_unless_terminal() -> None:
+    """verifiers' tqdm bar (count, ETA) is for terminals; in logs it is noise. tqdm reads
+    TQDM_* defaults once, when first imported, so this runs before anything imports it."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def resolve_env_id(name: str) -> str:
+    """`leg_counting`, `leg-counting`, `rg_leg_counting`, `rg-leg-counting` -> `rg-leg-counting`;
+    the id of any other installed verifiers environment is kept."""
+    from .tasks import env_id_for, resolve_task, task_names
+
+    key = name.strip().split("/")[-1]
+    if key in ("rg-composite", "rg_composite", "composite"):
+        return "rg-composite"
+    bare = key[3:] if key.startswith(("rg-", "rg_")) else key
+    names = task_names()
+    if bare.replace("-", "_") in names:
+        return env_id_for(bare.replace("-", "_"))
+    if key.startswith(("rg-", "rg_")):
+        resolve_task(bare.replace("-", "_"))  # unknown: one line with the close matches
+    with contextlib.suppress(ImportError, ValueError):
+        if importlib.util.find_spec(key.replace("-", "_")) is not None:
+            return name
+    raise RGVError(f"unknown task or environment {name!r}{did_you_mean(bare.replace('-', '_'), names)} "
+                   f"(`rgv tasks` lists the tasks; another verifiers environment must be installed first)")
+
+
+def _user_error(exc: BaseException) -> Optional[RGVError]:
+    seen = set()
+    e: Optional[BaseException] = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, RGVError):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def load_env(env_id: str, env_args: Optional[dict] = None):
+    """The environment, or one line saying why it cannot be built (bad argument, not installed)."""
     import verifiers as vf
-    from openai import AsyncOpenAI
-    from verifiers.utils.eval_utils import save_rollout_results
-    from verifiers.utils.path_utils import get_results_path
 
-    logging.getLogger("verifiers").setLevel(os.environ.get("VF_LOG_LEVEL", "WARNING"))
-    env = vf.load_environment(env_id, **(env_args or {}))
+    log = logging.getLogger("verifiers")
+    # verifiers logs every failed load at ERROR before re-raising; the one line below says it
+    log.setLevel(logging.CRITICAL)
+    try:
+        env = vf.load_environment(env_id, **(env_args or {}))
+    except Exception as exc:
+        user = _user_error(exc)
+        if user is not None:
+            raise RGVError(str(user)) from None
+        if isinstance(exc, ImportError) or isinstance(exc.__cause__, ImportError) or "Could not import" in str(exc):
+            raise RGVError(f"environment {env_id!r} is not installed (pip install {env_id}, or run ./setup.sh)") from None
+        if isinstance(exc.__cause__, TypeError):  # e.g. an argument the environment does not take
+            raise RGVError(f"{env_id}: {exc.__cause__}") from None
+        raise
+    finally:
+        log.setLevel(os.environ.get("VF_LOG_LEVEL", "WARNING"))
     if env is None:
         raise RGVError(f"environment {env_id!r} is not installed (pip install {env_id}, or run ./setup.sh)")
-    client = AsyncOpenAI(base_url=base_url, api_key=os.environ.get(api_key_var, "EMPTY"), max_retries=3, timeout=3600)
-    sampling = {k: v for k, v in {"max_tokens": max_tokens, "temperature": temperature}.items() if v is not None}
-    path = get_results_path(env_id, model, Path(output_dir))
-    results = asyncio.run(env.evaluate(client=client, model=model, sampling_args=sampling, num_examples=num_examples,
-                                       rollouts_per_example=rollouts_per_example, max_concurrent=max_concurrent,
-                                       results_path=path))
-    results["metadata"]["path_to_save"] = path
-    save_rollout_results(results)
-    return path
+    return env
+
+
+def _client(base_url: str, api_key_var: str):
+    # verifiers 0.1.14+ (and 0.3.x's legacy API) resolve their own client from a ClientConfig
+    if importlib.util.find_spec("verifiers.clients") is not None:
+        from verifiers.types import ClientConfig
+
+        return ClientConfig(api_key_var=api_key_var, api_base_url=base_url, max_retries=3, timeout=3600.0)
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=base_url, api_key=os.environ.get(api_key_var) or "EMPTY", max_retries=3, timeout=3600)
+
+
+def results_dir(output_dir: str | Path, env_id: str, model: str) -> Path:
+    """vf-eval's layout: <output_dir>/evals/<env>--<model with / as -->/<8 hex>."""
+    return Path(output_dir) / "evals" / f"{env_id}--{model.replace('/', '--')}" / uuid.uuid4().hex[:8]
+
+
+def is_error(value: Any) -> bool:
+    """A saved rollout's `error`: None, or "None" as some verifiers versions write it, means none."""
+    return bool(value) and value not in ("None", "null")
+
+
+def run_eval(env, env_id: str, model: str, base_url: str, *, generation: GenerationSettings, provenance: dict,
+             num_examples: int = 20, rollouts_per_example: int = 1, max_concurrent: int = 8,
+             output_dir: str | Path = "outputs", api_key_var: str = "OPENAI_API_KEY") -> EvalRun:
+    import asyncio
+    import inspect
+
+    import verifiers as vf
+
+    from .env import RGEnv
+
+    path = results_dir(output_dir, env_id, model)
+    kwargs: dict[str, Any] = dict(client=_client(base_url, api_key_var), model=model,
+                                  sampling_args=generation.sampling_args(), num_examples=num_examples,
+                                  rollouts_per_example=rollouts_per_example, max_concurrent=max_concurrent,
+                                  results_path=path)
+    # older versions' evaluate() does not save (their vf-eval calls eval_utils.save_results afterwards)
+    saves = "save_results" in inspect.signature(vf.Environment.evaluate).parameters
+    if saves:
+        kwargs["save_results"] = True
+    if isinstance(env, RGEnv) and "state" in inspect.signature(vf.Environment.get_model_response).parameters:
+        kwargs["state_columns"] = list(STATE_COLUMNS)  # the rollout state where these are recorded
+    if not isinstance(env, RGEnv):  # another environment sends sampling_args as they are: one seed, no settings key
+        kwargs["sampling_args"].pop(SAMPLING_KEY)
+    results = asyncio.run(env.evaluate(**kwargs))
+    if not saves:
+        from verifiers.utils import eval_utils
+
+        eval_utils.save_results(results)
+    if not (path / "metadata.json").is_file() or not (path / "results.jsonl").is_file():
+        raise RGVError(f"verifiers wrote no results to {path}")
+    from .provenance import stamp
+
+    stamp(path / "metadata.json", provenance, key="rgv_provenance")
+    rows = [json.loads(line) for line in (path / "results.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    failed = [r for r in rows if is_error(r.get("error"))]
+    first = getattr(env, "rgv_first_error", None) or (str(failed[0]["error"]) if failed else None)
+    return EvalRun(path, rows, len(failed), first)
+
+
+def _text(messages: Any) -> str:
+    if isinstance(messages, str):
+        return messages
+    if isinstance(messages, list) and messages:
+        last = messages[-1]
+        content = last.get("content") if isinstance(last, dict) else None
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return content or ""
+    return ""
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more characters]"
+
+
+def print_samples(run: EvalRun, console, k: int = 3) -> None:
+    """A few rollouts as vf-eval prints them: the question, the completion, the score."""
+    from rich.text import Text
+
+    for i, row in enumerate(run.rows[:k]):
+        metrics = {**(row.get("metrics") or {}), **row}
+        head = f"sample {i + 1}/{run.n} · example {row.get('example_id', i)} · reward {float(row.get('reward') or 0):.2f}"
+        if metrics.get("parse_failure"):
+            head += " · no <answer> tag"
+        if is_error(row.get("error")):
+            head += f" · error {row['error']}"
+        console.rule(Text(head), align="left")
+        prompt = row.get("prompt")
+        question = next((m.get("content", "") for m in reversed(prompt) if isinstance(m, dict) and m.get("role") == "user"), "") \
+            if isinstance(prompt, list) else str(prompt or "")
+        console.print(Text.assemble(("question: ", "bold"), _clip(str(question), 300)))
+        console.print(Text.assemble(("completion: ", "bold"), _clip(_text(row.get("completion")), 600) or "(empty)"))
+
+
+def _endpoint_model(base_url: str, model: Optional[str]) -> str:
+    """The model to ask for: -m as given (checked against GET /models), or the only one served."""
+    from .bench.endpoint import check_endpoint, served_models
+
+    if model:
+        check_endpoint(base_url, model)
+        return model
+    served = served_models(base_url)
+    if served and len(served) == 1:
+        return served[0]
+    listing = f" (it serves: {', '.join(served[:8])})" if served else ""
+    raise RGVError(f"-m/--model is required with -b/--base-url{listing}")
+
+
+def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], env_args: dict, num_examples: int,
+                 rollouts: int, max_tokens: Optional[int], temperature: Optional[float], top_p: Optional[float],
+                 seed: Optional[int], max_concurrent: int, output_dir: Path, api_key_var: str, samples: int,
+                 console, err_console) -> int:
+    """`rgv eval`: everything checked before the first request, failed requests never scored.
+
+    Exit status: 0 when every rollout got a completion; 1 when some requests failed (they are
+    saved as errors and left out of accuracy); 2 (one line) for bad input, an unreachable
+    endpoint, or when every request failed.
+    """
+    from rich.text import Text
+
+    from .provenance import collect, quantization_of, rg_env_args
+    from .report import print_report
+    from .serve import served
+
+    quiet_progress_unless_terminal()
+    for name, value in (("-n/--num-examples", num_examples), ("-r/--rollouts-per-example", rollouts),
+                        ("-c/--max-concurrent", max_concurrent)):
+        if value < 1:
+            raise RGVError(f"{name} must be >= 1, got {value}")
+    generation = GenerationSettings.resolve(max_tokens, temperature, top_p, ... if seed is None else seed, rollouts)
+    env_id = resolve_env_id(env_id)
+    is_rg = env_id.startswith("rg-")
+    args = dict(env_args)
+    if is_rg:
+        # build only the rows evaluated (the first n of a larger eval split are the same rows)
+        args.setdefault("num_eval_examples", num_examples)
+    if base_url is None and model not in (None, "embedded") and not str(model).endswith(".gguf"):
+        raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), or use a .gguf path")
+    env = load_env(env_id, args)  # a bad argument or config field fails here, before any server starts
+    ctx = served(model) if base_url is None else contextlib.nullcontext(None)
+    with ctx as server:
+        url = server.base_url if server else base_url.rstrip("/")
+        name = server.model if server else _endpoint_model(url, model)
+        label = (model or "embedded") if server else name
+        recorded_args = rg_env_args(args, num_examples) if is_rg else {**args, "num_examples": num_examples}
+        provenance = collect(base_url=url, model=name, label=label, env_id=env_id, env_args=recorded_args,
+                             generation=generation, quantization=quantization_of(model or "embedded") if server else None)
+        settings = " · ".join(f"{k} {v}" for k, v in generation.as_dict().items())
+        err_console.print(Text(f"evaluating {name} on {env_id}: {num_examples} examples × {rollouts} rollouts ({settings})"),
+                          soft_wrap=True)
+        log = logging.getLogger("verifiers")
+        # each failed rollout would log its own ERROR line; the summary below says it once
+        log.setLevel(os.environ.get("VF_LOG_LEVEL", "CRITICAL"))
+        run = run_eval(env, env_id, name, url, generation=generation, provenance=provenance, num_examples=num_examples,
+                       rollouts_per_example=rollouts, max_concurrent=max_concurrent, output_dir=output_dir,
+                       api_key_var=api_key_var)
+    if run.n and run.errors == run.n:
+        raise RGVError(f"all {run.n} requests to {url} failed ({run.first_error}); nothing was scored "
+                       f"(the failed rows are in {run.path})")
+    print_samples(run, console, samples)
+    print_report([run.path], title=f"{env_id} — {label}")
+    console.print(Text(f"results (vf-eval format): {run.path}"), soft_wrap=True)
+    if run.errors:
+        err_console.print(Text(f"warning: {run.errors} of {run.n} requests failed ({run.first_error}); they are saved "
+                               f"as errors and left out of accuracy"), soft_wrap=True)
+        return 1
+    return 0

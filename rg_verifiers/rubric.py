@@ -1,7 +1,8 @@
 """The rubric every rg environment uses: reward = task score, plus counted metrics.
 
 Reward functions (weight):
-- correct (1.0): the task's own score_answer in [0, 1] (sandboxed where needed)
+- correct (1.0): the task's own score_answer in [0, 1] (sandboxed where needed); with
+  partial_credit=False every score below 1.0 becomes 0
 - format (0): 1 when the final message ends with a closed <answer>...</answer>
 - parse_failure (0): 1 when the final message has no <answer> tag (correct is then 0)
 - score_failure (0): 1 when scoring failed and gave 0: the scorer raised, its worker died or
@@ -38,9 +39,11 @@ def _fixed_signature(func):
 
 
 class RGRubric(vf.Rubric):
-    def __init__(self, scorer: Scorer, parser: vf.Parser | None = None):
+    def __init__(self, scorer: Scorer, parser: vf.Parser | None = None, partial_credit: bool = True):
         super().__init__(parser=parser or vf.XMLParser(fields=["answer"]))
         self.scorer = scorer
+        # False: a strict reward, every score below 1.0 (substring credit, 0.01 floors) becomes 0
+        self.partial_credit = partial_credit
         self._recent: OrderedDict = OrderedDict()  # for verifiers versions that pass no `states`
 
         async def correct(completions, infos, states=None, **kwargs) -> list[float]:
@@ -77,7 +80,8 @@ class RGRubric(vf.Rubric):
             results = await self.scorer.score_batch(
                 [(infos[i]["rg_task"], infos[i]["config"], infos[i]["entry"], answer) for i, answer, _ in todo])
             for (i, answer, key), r in zip(todo, results):
-                out[i] = {"correct": r.score, "format": float(format_ok(completions[i])),
+                score = r.score if self.partial_credit or r.score >= 1.0 else 0.0
+                out[i] = {"correct": score, "format": float(format_ok(completions[i])),
                           "parse_failure": float(answer is None), "score_failure": float(r.status in FAILURES),
                           "status": r.status}
                 self._recent[key] = out[i]
@@ -99,8 +103,9 @@ class TrainingRubric(RGRubric):
     whatever the rewards, for per-task reporting.
     """
 
-    def __init__(self, scorer: Scorer, rewards: list[tuple[str, float]], parser: vf.Parser | None = None):
-        super().__init__(scorer, parser)
+    def __init__(self, scorer: Scorer, rewards: list[tuple[str, float]], parser: vf.Parser | None = None,
+                 partial_credit: bool = True):
+        super().__init__(scorer, parser, partial_credit=partial_credit)
         self.funcs, self.weights = [], []
         for name, weight in rewards:
             self.add_reward_func(self._reward_func(name), weight=weight)

@@ -12,10 +12,14 @@ from .errors import RGVError, did_you_mean
 # Scored in sandboxed worker processes (time + memory limits) under scoring="auto":
 # - scorers that run model text through eval()/sympy.parse_expr;
 # - scorers whose cost on adversarial input is large: propositional_logic recurses (RecursionError,
-#   ~13 s on 1 MB), sokoban and rubiks_cube replay moves (~1k answers/s; two workers double it).
-# The others compare strings/numbers: their failures are exceptions (caught -> 0) and at the
-# 20,000-character answer cap their worst measured cost is tens of milliseconds, so they run
-# in-process behind the same guards (scoring="sandbox" sends them to the workers too).
+#   ~13 s on 1 MB), sokoban and rubiks_cube replay moves (~1k answers/s; two workers double it),
+#   codeio's tree edit distance on JSON answers (0.7 s at the cap in bench/bench_inprocess.py,
+#   69 s on one 18.7k-character answer) and knight_swap's move replay (97 ms at the cap, default config).
+# The others compare strings/numbers: bench/bench_inprocess.py measures every one at its top
+# curriculum level on adversarial answers at the answer cap, and each stays under
+# IN_PROCESS_BOUND_MS, so they run in-process (off the event loop) behind the same guards
+# (scoring="sandbox" sends them to the workers too).
+IN_PROCESS_BOUND_MS = 50.0
 EXEC_SCORERS = frozenset(
     {
         "binary_matrix", "n_queens", "spiral_matrix", "string_insertion",  # eval()
@@ -23,7 +27,7 @@ EXEC_SCORERS = frozenset(
         "polynomial_multiplication",  # sympy.parse_expr
     }
 )
-SLOW_OR_FRAGILE_SCORERS = frozenset({"propositional_logic", "sokoban", "rubiks_cube"})
+SLOW_OR_FRAGILE_SCORERS = frozenset({"propositional_logic", "sokoban", "rubiks_cube", "codeio", "knight_swap"})
 SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS
 
 # Levels that validate but cannot generate items (measured: ../shared census); validate()
@@ -31,6 +35,47 @@ SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS
 BROKEN_LEVELS: dict[str, dict[int, str]] = {
     "jugs": {3: "7 jugs at difficulty 20: generation raises or runs > 60 s per item"},
 }
+
+# Levels whose curriculum config the task's own validate() rejects, made usable by moving the
+# offending field to the nearest valid value (the rest of the level is unchanged):
+# task -> (levels, description, fix(fields) -> fields)
+CLAMPED_LEVELS: dict[str, tuple[tuple[int, ...], str, Any]] = {
+    "caesar_cipher": ((2, 3), "max_rotation 50 -> 25 (validate: rotation in [1, 25])",
+                      lambda f: {**f, "max_rotation": min(f["max_rotation"], 25)}),
+    "knight_swap": ((0, 1, 2, 3, 4), "min_nodes 4 -> 6, max_nodes at least 6 (validate: min_nodes >= 6)",
+                    lambda f: {**f, "min_nodes": max(f["min_nodes"], 6), "max_nodes": max(f["max_nodes"], 6)}),
+    "modulo_grid": ((1,), "max_target 0 -> 1 (validate: max_target > 0)",
+                    lambda f: {**f, "max_target": max(f["max_target"], 1)}),
+    "rubiks_cube": ((4,), "cube_size 7 -> 6 (validate: cube_size < 7)",
+                    lambda f: {**f, "cube_size": min(f["cube_size"], 6)}),
+    "survo": ((2, 3), "max_empty 16/25 -> 9 (validate: max_empty <= (min_board_size - 1)**2 = 9)",
+              lambda f: {**f, "max_empty": min(f["max_empty"], (f["min_board_size"] - 1) ** 2)}),
+}
+
+
+def level_notes(name: str) -> dict[int, str]:
+    """Curriculum levels that differ from reasoning-gym's: clamped ("clamped: ...") or broken
+    ("broken: ..."), for `rgv tasks` and the docs."""
+    name = resolve_task(name)
+    notes = {}
+    if name in CLAMPED_LEVELS:
+        levels, what, _ = CLAMPED_LEVELS[name]
+        notes.update({lv: f"clamped: {what}" for lv in levels})
+    notes.update({lv: f"broken: {why}" for lv, why in BROKEN_LEVELS.get(name, {}).items()})
+    return notes
+
+
+def usable_levels(name: str) -> list[int]:
+    """The curriculum levels `difficulty=` accepts (after clamping), in order."""
+    info = task_info(name)
+    out = []
+    for level in range(info.difficulty_levels):
+        try:
+            build_config(info.name, None, level, seed=0, size=1)
+        except RGVError:
+            continue
+        out.append(level)
+    return out
 
 
 @functools.cache
@@ -140,4 +185,7 @@ def _curriculum_fields(name: str, level: int) -> dict[str, Any]:
         cfg = cur.generate_configuration({"seed": 0, "size": 1})
     except (AssertionError, ValueError, IndexError) as exc:
         raise RGVError(f"difficulty {level} of {name!r} is broken in reasoning-gym 0.1.25 ({exc}); choose another level") from None
-    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("seed", "size")}
+    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("seed", "size")}
+    if name in CLAMPED_LEVELS and level in CLAMPED_LEVELS[name][0]:
+        fields = CLAMPED_LEVELS[name][2](fields)
+    return fields

@@ -36,6 +36,7 @@ class FakeOpenAI:
         self.references = references
         self.delay_s = delay_s  # per request, for tests that interrupt a run mid-way
         self.requests = 0
+        self.bodies: list[dict] = []  # every chat request body, for tests of what the clients send
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +57,7 @@ class FakeOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests += 1
+                fake.bodies.append(body)
                 if fake.delay_s:
                     time.sleep(fake.delay_s)
                 content = fake.reply(body["model"], body["messages"])

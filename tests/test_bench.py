@@ -31,7 +31,9 @@ from rg_verifiers.results import load_results
 RGV = str(Path(sys.executable).parent / "rgv")
 TASKS = ["leg_counting", "basic_arithmetic", "chain_sum"]
 ROLLOUT_KEYS = {"example_id", "rollout", "prompt_hash", "completion", "answer", "correct", "reward", "parse_failure",
-                "status", "completion_tokens", "latency_s"}
+                "status", "completion_tokens", "latency_s", "error"}
+PROVENANCE_KEYS = {"rg_verifiers", "verifiers", "reasoning_gym", "git_commit", "base_url", "model", "label", "env_id",
+                   "env_args", "generation", "quantization"}
 
 
 def rgv(*args, cwd=None, timeout=600, env=None):
@@ -92,6 +94,15 @@ def test_gold_and_wrong_on_three_tasks(tmp_path, fake):
         assert gold.mean_completion_tokens == 5 and gold.mean_latency_s > 0
         per_task = json.loads((out / f"results_{task}_{doc['timestamp']}.json").read_text())
         assert per_task["kind"] == "task" and set(per_task["models"]) == {"gold", "wrong"}
+        # provenance: each result its own, the file what they share (None where they differ)
+        assert set(per_task["provenance"]) == PROVENANCE_KEYS
+        assert per_task["provenance"]["label"] is None and per_task["provenance"]["env_id"] == "rg-" + task.replace("_", "-")
+        for label in ("gold", "wrong"):
+            prov = per_task["models"][label]["extra"]["provenance"]
+            assert set(prov) == PROVENANCE_KEYS and (prov["label"], prov["model"]) == (label, label)
+            assert prov["generation"] == {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+            assert prov["env_args"]["num_examples"] == 5 and prov["base_url"] == fake.base_url
+    assert doc["provenance"]["generation"]["max_tokens"] == 1024 and doc["provenance"]["env_id"] is None
 
     # the rollouts: one line per (example, rollout), on the environment's own items and prompts
     for task in TASKS:
@@ -101,7 +112,7 @@ def test_gold_and_wrong_on_three_tasks(tmp_path, fake):
             assert len(rows) == 5 and ROLLOUT_KEYS <= set(rows[0])
             assert sorted((r["example_id"], r["rollout"]) for r in rows) == [(i, 0) for i in range(5)]
             assert all(r["prompt_hash"] == hashes[r["example_id"]] for r in rows)
-            assert all(r["status"] == "ok" and r["parse_failure"] == 0 for r in rows)
+            assert all(r["status"] == "ok" and r["parse_failure"] == 0 and r["error"] is None for r in rows)
             if model == "wrong":  # the LAST answer tag is the one scored
                 assert all(r["answer"].startswith("definitely wrong") for r in rows)
 
@@ -124,6 +135,40 @@ def test_gold_and_wrong_on_three_tasks(tmp_path, fake):
     # a second run into the same folder must not mix with the first
     again = rgv("bench", "--models", f"gold={fake.base_url}", "--tasks", "leg_counting", "-n", "5", "-o", str(out))
     assert again.returncode != 0 and "--resume" in again.stderr.strip().splitlines()[-1]
+
+
+def test_endpoint_labels_discovery_and_failed_starts(tmp_path, fake, refs):
+    out = tmp_path / "out"
+    # NAME=URL: NAME is a label; an endpoint serving one model is asked for that model
+    with Flaky([], refs) as one:
+        run = rgv("bench", "--models", f"mine={one.base_url}", "--tasks", "leg_counting", "-n", "3", "-o", str(out),
+                  "--no-plot", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = jsonl(out / "rollouts" / "mine__leg_counting.jsonl")
+    assert len(rows) == 3 and all(r["correct"] == 1.0 and r["model"] == "mine" for r in rows)
+    prov = json.loads((out / "rollouts" / "mine__leg_counting.provenance.json").read_text())["provenance"]
+    assert (prov["label"], prov["model"], prov["base_url"]) == ("mine", "gold", one.base_url)
+
+    # resuming with other generation settings would mix two experiments in one file
+    again = rgv("bench", "--models", f"mine={fake.base_url}", "--tasks", "leg_counting", "-n", "3", "-t", "64",
+                "-o", str(out), "--resume", "--no-plot", cwd=tmp_path)
+    assert again.returncode == 2 and "use another --output-dir" in again.stderr and again.stderr.count("\n") == 1
+
+    # several models served, none named NAME: say how to choose; a dead or wrong endpoint: no files
+    for models, expected in ((f"mine={fake.base_url}", f"mine=MODEL@{fake.base_url}"),
+                             (f"mine=nope@{fake.base_url}", "does not serve a model named 'nope'"),
+                             ("mine=http://127.0.0.1:9/v1", "cannot reach")):
+        fresh = tmp_path / "fresh"
+        run = rgv("bench", "--models", models, "--tasks", "leg_counting", "-n", "2", "-o", str(fresh), cwd=tmp_path)
+        lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+        assert run.returncode == 2 and len(lines) == 1 and expected in lines[0], run.stderr
+        assert not fresh.exists() or not any(p.is_file() for p in fresh.rglob("*")), sorted(fresh.rglob("*"))
+
+    # explicit MODEL@URL on a server with several models
+    run = rgv("bench", "--models", f"mine=wrong@{fake.base_url}", "--tasks", "leg_counting", "-n", "2",
+              "-o", str(tmp_path / "named"), "--no-plot", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert all(r["answer"].startswith("definitely wrong") for r in jsonl(tmp_path / "named" / "rollouts" / "mine__leg_counting.jsonl"))
 
 
 # --- (2) the embedded model on a real llama.cpp server ---------------------------------------

@@ -135,17 +135,19 @@ def test_plot_heatmap_png(table, tmp_path):
     assert xticks(ax) == TASKS + ["Average"]
     assert len(fig.axes) == 2  # heatmap + colorbar
     annotations = {t.get_text() for t in ax.texts}
-    assert f"{table.get('leg_counting', FT).accuracy:.2f}" in annotations
+    # the same units as the bars: percent, not 0.60
+    assert f"{table.get('leg_counting', FT).accuracy:.0%}" in annotations
+    assert fig.axes[1].get_yticklabels()[-1].get_text().endswith("%")
 
 
 def test_plot_heatmap_missing_cell(table, tmp_path):
     table.add(result("solo/model", "extra_task", 3))
     fig = plot_heatmap(table, tmp_path / "heat.png")
     assert "–" in {t.get_text() for t in fig.axes[0].texts}
-    # no task shared by all four models: the summary still renders, with an empty Average group
+    # no task shared by all four models: the summary still renders, without an Average group
     fig = plot_summary(table, tmp_path / "summary.png")
     assert_png(tmp_path / "summary.png", fig)
-    assert xticks(fig.axes[0])[-1] == "Average\n(no common tasks)"
+    assert xticks(fig.axes[0]) == TASKS + ["extra_task"]
 
 
 def test_plot_delta_png(table, tmp_path):
@@ -155,10 +157,12 @@ def test_plot_delta_png(table, tmp_path):
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == TASKS + ["Average (3 tasks)"]
     bars = ax.patches
-    # +7 pp (green), -1 pp... : leg_counting 12 vs 5, basic_arithmetic 8 vs 6, word_sorting 4 vs 7
+    # leg_counting 12 vs 5 up, word_sorting 4 vs 7 down: blue and vermillion (not red/green), signed labels
     colors = [b.get_facecolor()[:3] for b in bars[:3]]
-    assert colors[0] == pytest.approx((0x2C / 255, 0xA0 / 255, 0x2C / 255))
-    assert colors[2] == pytest.approx((0xD6 / 255, 0x27 / 255, 0x28 / 255))
+    assert colors[0] == pytest.approx((0x00 / 255, 0x72 / 255, 0xB2 / 255))
+    assert colors[2] == pytest.approx((0xD5 / 255, 0x5E / 255, 0x00 / 255))
+    texts = [t.get_text().strip() for t in ax.texts]
+    assert texts[0] == "+35.0 pp" and texts[2] == "-15.0 pp"
     assert [round(b.get_width(), 4) for b in bars[:3]] == [0.35, 0.1, -0.15]
 
 
@@ -211,9 +215,9 @@ def test_plot_results_delta_uses_renamed_labels(table, tmp_path):
     seen = {}
     original = plotting.plot_delta
 
-    def spy(t, b, f, out, title=None, labels=None):
-        fig = original(t, b, f, out, title=title, labels=labels)
-        seen["title"] = fig.axes[0].get_title()
+    def spy(t, b, f, out, **kwargs):
+        fig = original(t, b, f, out, **kwargs)
+        seen["title"] = fig._suptitle.get_text()
         return fig
 
     plotting.plot_delta = spy
@@ -236,3 +240,166 @@ def test_plot_results_errors(table, tmp_path):
         warnings.simplefilter("always")
         plot_results([path], tmp_path / "c.png", renames={"typo/model": "x"})
     assert any("typo/model" in str(w.message) for w in caught)
+
+
+# --- issue 9: n per bar, palette, metrics, categories, titles, averages, every run kept ---------
+
+
+from rg_verifiers.plotting import OKABE_ITO, get_metric, order_tasks  # noqa: E402
+from rg_verifiers.results import load_results  # noqa: E402
+
+
+def bar_colors(ax):
+    return [matplotlib_hex(p.get_facecolor()) for p in ax.patches]
+
+
+def matplotlib_hex(rgba):
+    from matplotlib.colors import to_hex
+
+    return to_hex(rgba).upper()
+
+
+def test_bars_show_n_per_bar_and_errors_apart(table, tmp_path):
+    rows = [{"example_id": i, "reward": 1.0, "correct": 1.0} for i in range(6)]
+    rows += [{"example_id": 6 + i, "error": "ModelError()"} for i in range(3)]
+    table.add(summarize_rollouts("flaky/model", "leg_counting", rows, 1))
+    fig = plot_task(table, "leg_counting", tmp_path / "t.png")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "25.0%\nn=20" in texts
+    # errors are not zeros: the bar is 100% of the 6 scored rollouts, the 3 errors are named
+    assert "100.0%\nn=6 (+3 err)" in texts
+    summary = plot_summary(table, tmp_path / "s.png")
+    assert any("n=20" in t.get_text() for t in summary.axes[0].texts)
+
+
+def test_every_call_failed_is_said_not_drawn_as_zero(table, tmp_path):
+    table.add(summarize_rollouts("dead/endpoint", "leg_counting", [{"example_id": i, "error": "ModelError()"} for i in range(4)], 1))
+    fig = plot_task(table, "leg_counting", tmp_path / "t.png")
+    assert "no answers\n(4 errors)" in [t.get_text() for t in fig.axes[0].texts]
+    heat = plot_heatmap(table, tmp_path / "h.png")
+    assert "4 errors" in {t.get_text() for t in heat.axes[0].texts}
+
+
+def test_colour_blind_safe_palette(table, tmp_path):
+    fig = plot_summary(table, tmp_path / "s.png")
+    used = set(bar_colors(fig.axes[0]))
+    assert {c.upper() for c in OKABE_ITO[:3]} <= used
+    assert "#2CA02C" not in used and "#D62728" not in used  # tab10's green/red
+
+
+def test_title_keeps_the_interval_note(table, tmp_path):
+    fig = plot_summary(table, tmp_path / "s.png", title="Figure 3")
+    assert fig._suptitle.get_text() == "Figure 3"
+    assert "95% Wilson CI" in fig.axes[0].get_title()
+    fig = plot_task(table, "leg_counting", tmp_path / "t.png", title="Figure 4")
+    assert fig._suptitle.get_text() == "Figure 4" and "95% Wilson CI" in fig.axes[0].get_title()
+
+
+def test_no_average_of_one_task(tmp_path):
+    t = ResultsTable()
+    t.add(result(BASE, "leg_counting", 5))
+    t.add(result(FT, "leg_counting", 9))
+    t.add(result(FT, "gcd", 9))  # BASE lacks gcd: one task in common
+    fig = plot_summary(t, tmp_path / "s.png")
+    assert not any("Average" in x for x in xticks(fig.axes[0]))
+    heat = plot_heatmap(t, tmp_path / "h.png")
+    assert "Average" not in xticks(heat.axes[0])
+    delta = plot_delta(t, BASE, FT, tmp_path / "d.png")
+    assert [x.get_text() for x in delta.axes[0].get_yticklabels()] == ["leg_counting"]
+
+
+@pytest.mark.parametrize("name,rate", [("accuracy", True), ("parse-failure", True), ("error-rate", True), ("tokens", False)])
+def test_metrics_share_units_on_bars_and_heatmap(tmp_path, name, rate):
+    t = ResultsTable()
+    for m, c in ((BASE, 5), (FT, 15)):
+        for task in ("leg_counting", "gcd"):
+            rows = [{"example_id": i, "reward": float(i < c), "correct": float(i < c), "parse_failure": int(i >= c),
+                     "completion_tokens": 100 + i} for i in range(20)]
+            t.add(summarize_rollouts(m, task, rows, 1))
+    metric = get_metric(name)
+    fig = plot_summary(t, tmp_path / "s.png", metric=metric)
+    assert fig.axes[0].get_ylabel() == metric.title
+    ticks = [x.get_text() for x in fig.axes[0].get_yticklabels()]
+    heat = plot_heatmap(t, tmp_path / "h.png", metric=metric)
+    cells = [x.get_text() for x in heat.axes[0].texts]
+    if rate:
+        assert ticks[-1] == "100%" and all(c.endswith("%") for c in cells)
+    else:
+        assert not any(x.endswith("%") for x in ticks) and "110" in cells  # mean of 100..119 rounds to 110
+    if name == "parse-failure":
+        assert "75%" in cells  # BASE: 15 of 20 unparsed
+
+
+def test_pass_at_k_metric(tmp_path):
+    t = ResultsTable()
+    for m in (BASE, FT):
+        rows = [{"example_id": i // 4, "reward": float(i % 4 == 0), "correct": float(i % 4 == 0)} for i in range(40)]
+        t.add(summarize_rollouts(m, "leg_counting", rows, 4))
+        t.add(summarize_rollouts(m, "gcd", rows, 4))
+    metric = get_metric("pass@k", t)
+    assert metric.name == "pass@4" and metric.value(t.get("gcd", BASE)) == 1.0
+    assert get_metric("pass@2").value(t.get("gcd", BASE)) == pytest.approx(0.5)
+    out = plot_results(t, tmp_path / "p.png", metric="pass@k")
+    assert len(out) == 2
+    single = ResultsTable()
+    single.add(result(BASE, "gcd", 3))
+    with pytest.raises(PlotError, match="several rollouts per item"):
+        get_metric("pass@k", single)
+    with pytest.raises(PlotError, match="unknown --metric 'acuracy'; did you mean 'accuracy'"):
+        get_metric("acuracy")
+
+
+def test_tasks_sorted_and_grouped_by_category(table, tmp_path):
+    table.add(result(BASE, "gcd", 19))  # arithmetic; leg_counting, basic_arithmetic are arithmetic too
+    assert order_tasks(table, sort="name")[0] == sorted(table.tasks)
+    by_value, _ = order_tasks(table, sort="value")
+    assert by_value[0] == "gcd"  # BASE 95%, the only series there
+    tasks, cats = order_tasks(table, sort="name", by_category=True)
+    assert cats == {"basic_arithmetic": "arithmetic", "gcd": "arithmetic", "leg_counting": "arithmetic",
+                    "word_sorting": "algorithmic"}
+    assert tasks == ["word_sorting", "basic_arithmetic", "gcd", "leg_counting"]
+    fig = plot_summary(table, tmp_path / "s.png", tasks=tasks, categories=cats)
+    assert xticks(fig.axes[0])[:4] == tasks
+    top = fig.axes[0].child_axes[0]  # the category axis over the groups
+    assert [x.get_text() for x in top.get_xticklabels()] == ["algorithmic", "arithmetic"]
+    with pytest.raises(PlotError, match="unknown --sort"):
+        order_tasks(table, sort="size")
+
+
+def _vf_run(folder, difficulty=None, correct=(1, 0, 1, 0), model="Qwen/Qwen2.5-0.5B-Instruct"):
+    folder.mkdir(parents=True)
+    env_args = {"num_eval_examples": len(correct)} | ({"difficulty": difficulty} if difficulty is not None else {})
+    (folder / "metadata.json").write_text(json.dumps({"env_id": "rg-leg-counting", "model": model, "env_args": env_args,
+                                                      "sampling_args": {"max_tokens": 64}, "rollouts_per_example": 1}))
+    (folder / "results.jsonl").write_text("".join(
+        json.dumps({"example_id": i, "reward": float(c), "correct": float(c), "info": {"rg_task": "leg_counting"}}) + "\n"
+        for i, c in enumerate(correct)))
+    return folder
+
+
+def test_two_difficulties_are_two_bars(tmp_path):
+    a = _vf_run(tmp_path / "evals" / "x" / "aaa")
+    b = _vf_run(tmp_path / "evals" / "x" / "bbb", difficulty=3, correct=(0, 0, 0, 1))
+    out = plot_results([b, a], tmp_path / "c.png", renames={"Qwen/Qwen2.5-0.5B-Instruct": "qwen"})
+    assert out == [tmp_path / "c.png"]
+    table = load_results([b, a])
+    fig = plot_task(table, "leg_counting", tmp_path / "t.png",
+                    labels=display_labels(table.models, {"Qwen/Qwen2.5-0.5B-Instruct": "qwen"}, table.series))
+    assert sorted(xticks(fig.axes[0])) == ["qwen", "qwen\n[difficulty=3]"]
+    # --baseline/--finetuned take the labels
+    written = plot_results([a, b], tmp_path / "d.png", baseline="Qwen/Qwen2.5-0.5B-Instruct",
+                           finetuned="Qwen/Qwen2.5-0.5B-Instruct [difficulty=3]")
+    assert written[-1] == tmp_path / "d_delta.png"
+    with pytest.raises(PlotError, match="is not among the loaded models"):
+        plot_results([a, b], tmp_path / "e.png", baseline="Qwen/Qwen2.5-0.5B-Instruct", finetuned="nope")
+
+
+def test_all_chart_kinds_render_at_their_size(table, tmp_path):
+    # what a reader gets, for each kind and metric: a valid PNG of the declared size
+    for metric in ("accuracy", "parse-failure"):
+        m = get_metric(metric)
+        for name, fig in (("t", plot_task(table, "leg_counting", tmp_path / f"t_{metric}.png", metric=m)),
+                          ("s", plot_summary(table, tmp_path / f"s_{metric}.png", metric=m)),
+                          ("h", plot_heatmap(table, tmp_path / f"h_{metric}.png", metric=m)),
+                          ("d", plot_delta(table, BASE, FT, tmp_path / f"d_{metric}.png", metric=m))):
+            assert_png(tmp_path / f"{name}_{metric}.png", fig)

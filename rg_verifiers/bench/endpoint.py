@@ -4,7 +4,8 @@ The openai client already retries connection errors, 408/409/429 and 5xx (max_re
 backoff). Our own loop adds a longer backoff on top, for a vLLM server that is restarting or
 an overloaded shared endpoint: minutes of trouble should cost waiting, not a re-run. A request
 that still fails is not recorded, so `--resume` asks again; a 400 (e.g. prompt longer than
-the context) is the model's limit, recorded as a failed rollout scoring 0.
+the context) is the model's limit, recorded as a rollout with an `error` (not a score: results
+leave it out of accuracy and count it as an error).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Optional
 import openai
 
 from ..errors import RGVError, did_you_mean
+from ..generation import wants_max_completion_tokens
 
 TRANSIENT = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
              openai.InternalServerError, openai.ConflictError)
@@ -56,6 +58,7 @@ class Endpoint:
         self.retries = RETRIES if retries is None else retries
         self.backoff_s = BACKOFF_S if backoff_s is None else backoff_s
         self.dead = False  # set after DEAD_AFTER requests in a row gave up
+        self.token_param = "max_tokens"
         self.last_error = ""
         self._gave_up_in_a_row = 0
         self.client = openai.AsyncOpenAI(base_url=base_url, api_key=os.environ.get(api_key_var) or "EMPTY",
@@ -64,9 +67,15 @@ class Endpoint:
     async def chat(self, messages: list[dict], sampling: dict) -> Reply:
         for attempt in range(self.retries + 1):
             t0 = time.perf_counter()
+            body = dict(sampling)
+            if self.token_param != "max_tokens" and "max_tokens" in body:
+                body[self.token_param] = body.pop("max_tokens")
             try:
-                resp = await self.client.chat.completions.create(model=self.model, messages=messages, **sampling)
+                resp = await self.client.chat.completions.create(model=self.model, messages=messages, **body)
             except REQUEST_ERRORS as exc:
+                if self.token_param == "max_tokens" and wants_max_completion_tokens(exc):
+                    self.token_param = "max_completion_tokens"  # an OpenAI reasoning model; see generation.py
+                    return await self.chat(messages, sampling)
                 return Reply("", None, time.perf_counter() - t0, None, "request_error", _short(exc))
             except TRANSIENT as exc:
                 if attempt == self.retries:
@@ -103,17 +112,39 @@ def _short(exc: Exception) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def check_endpoint(base_url: str, model: str, timeout_s: float = 10.0) -> None:
-    """Fail in one line, before any work, when the endpoint is down or serves other models."""
+def served_models(base_url: str, timeout_s: float = 10.0) -> Optional[list[str]]:
+    """The model ids the endpoint serves (GET /models); None when it has no such route.
+    One line, before any work, when it cannot be reached."""
     try:
         with urllib.request.urlopen(f"{base_url}/models", timeout=timeout_s) as r:
             body = json.loads(r.read() or b"{}")
     except urllib.error.HTTPError:
-        return  # some OpenAI-compatible servers have no /models: requests will tell
+        return None  # some OpenAI-compatible servers have no /models: requests will tell
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RGVError(f"cannot reach {base_url} for model {model!r}: {reason}") from None
-    served = [m.get("id") for m in body.get("data", []) if isinstance(m, dict)] if isinstance(body, dict) else []
+        raise RGVError(f"cannot reach {base_url}: {reason}") from None
+    data = body.get("data", []) if isinstance(body, dict) else []
+    return [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id") is not None]
+
+
+def check_endpoint(base_url: str, model: str, timeout_s: float = 10.0) -> None:
+    """Fail in one line, before any work, when the endpoint is down or serves other models."""
+    try:
+        served = served_models(base_url, timeout_s)
+    except RGVError as exc:
+        raise RGVError(f"{exc} (model {model!r})") from None
     if served and model not in served:
         raise RGVError(f"{base_url} does not serve a model named {model!r}{did_you_mean(model, served)} "
                        f"(it serves: {', '.join(map(str, served[:8]))})")
+
+
+def discover_model(base_url: str, label: str, hint: str = "") -> str:
+    """The model name to send when the user gave only a label: the label itself if the endpoint
+    serves a model of that name, else the only model it serves."""
+    served = served_models(base_url)
+    if not served or label in served:
+        return label
+    if len(served) == 1:
+        return served[0]
+    raise RGVError(f"{base_url} serves {len(served)} models ({', '.join(served[:8])}) and none is named {label!r}: "
+                   f"{hint or 'say which'}")

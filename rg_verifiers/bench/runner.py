@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import RGVError
-from .endpoint import Endpoint, EndpointGaveUp, Reply, check_endpoint
+from .endpoint import Endpoint, EndpointGaveUp, Reply, check_endpoint, discover_model
 from .spec import BenchSpec, BenchTask, ModelSpec
 from .store import RolloutStore, open_stores, rollouts_path
 
@@ -123,6 +123,9 @@ class Bench:
         self.progress: Optional[Progress] = None
         self.overall = None
         self.groups: list = []
+        self.generation = spec.generation
+        self.request_names: dict[str, str] = {}  # label -> model name sent (discovered for NAME=URL)
+        self.provenance: dict[tuple[str, str], dict] = {}  # (label, task) -> provenance.collect(...)
 
     # -- preparation -------------------------------------------------------------------------
 
@@ -149,15 +152,34 @@ class Bench:
                 store = stores[(m.label, t.name)]
                 its = items[t.name]
                 store.check_prompts({it.example_id: it.prompt_hash for it in its})
+                store.check_settings(self._provenance(m, t))
                 grid = [(it, r) for it in its for r in range(self.spec.rollouts)]
                 todo = [(it, r) for it, r in grid if (it.example_id, r) not in store.records]
                 self.pairs.append(Pair(m, t, store, todo, len(grid), remaining=len(todo)))
             for m in self._models_with_work():
                 if m.kind == "endpoint":
-                    check_endpoint(m.base_url, m.request_name)
+                    if m.target is None:  # NAME=URL: NAME is a label; ask the endpoint what it serves
+                        name = discover_model(m.base_url, m.label, hint=f"pass {m.label}=MODEL@{m.base_url}")
+                    else:
+                        name = m.request_name
+                        check_endpoint(m.base_url, name)
+                    self.request_names[m.label] = name
+            for p in self.pairs:
+                key = (p.model.label, p.task.name)
+                self.provenance[key] = (p.store.saved_provenance() if p.store.records else None) or self._provenance(p.model, p.task)
         except BaseException:
             self.close_stores()
             raise
+
+    def _provenance(self, m: ModelSpec, t: BenchTask, base_url: Optional[str] = None, model: Optional[str] = None) -> dict:
+        from ..provenance import collect, quantization_of, rg_env_args
+        from ..tasks import env_id_for
+
+        env_args = rg_env_args({"config": t.config, "difficulty": t.difficulty, "seed": self.spec.seed}, self.spec.n)
+        local = m.kind in ("embedded", "gguf", "hf", "lora")
+        return collect(base_url=base_url or m.base_url, model=model or self.request_names.get(m.label) or m.request_name,
+                       label=m.label, env_id=env_id_for(t.name), env_args=env_args, generation=self.generation,
+                       quantization=quantization_of(m.target) if local else None)
 
     def _models_with_work(self) -> list[ModelSpec]:
         return [m for m in self.spec.models if any(p.todo for p in self.pairs if p.model is m)]
@@ -169,9 +191,8 @@ class Bench:
     # -- running -----------------------------------------------------------------------------
 
     def sampling(self, item: Item, rollout: int) -> dict:
-        # distinct, reproducible seeds per rollout: one seed for all would make r samples identical
-        seed = (self.spec.seed * 1_000_003 + item.example_id * 1009 + rollout) % (2 ** 31)
-        return {"max_tokens": self.spec.max_tokens, "temperature": self.spec.sampling_temperature, "seed": seed}
+        # the fields and per-request seed rgv eval and vf-eval send for the same item (generation.py)
+        return self.generation.request_fields(item.example_id, rollout)
 
     async def rollout(self, endpoint: Endpoint, pair: Pair, item: Item, r: int) -> None:
         from ..protocol import format_ok, parse_answer
@@ -200,9 +221,9 @@ class Bench:
             "parse_failure": int(answer is None and reply.status == "ok"), "format": int(format_ok(completion)),
             "status": status, "finish_reason": reply.finish_reason,
             "completion_tokens": reply.completion_tokens, "latency_s": round(reply.latency_s, 4),
+            # a refused request is an error, never a score: results leave it out of accuracy
+            "error": reply.error if reply.status != "ok" else None,
         }
-        if reply.error:
-            record["error"] = reply.error
         pair.store.add(record)
         self._pair_step(pair, advanced=True)
 
@@ -237,6 +258,12 @@ class Bench:
 
     async def run_endpoint(self, model: ModelSpec, base_url: str, request_name: str, pairs: list[Pair],
                            max_concurrent: int) -> None:
+        request_name = self.request_names.get(model.label, request_name)
+        for p in pairs:
+            prov = self._provenance(model, p.task, base_url, request_name)
+            p.store.provenance = prov
+            if not p.store.records:
+                self.provenance[(model.label, p.task.name)] = prov
         endpoint = Endpoint(base_url, request_name, max_concurrent, self.spec.request_timeout, self.spec.api_key_var)
         try:
             await self.feed(endpoint, pairs)
@@ -316,12 +343,13 @@ class Bench:
         records = pair.store.selected(self.spec.n, self.spec.rollouts)
         rows = [{"example_id": r["example_id"], "reward": r["reward"], "correct": r["correct"],
                  "parse_failure": r["parse_failure"], "completion_tokens": r.get("completion_tokens"),
-                 "latency_s": r.get("latency_s")} for r in records]
+                 "latency_s": r.get("latency_s"), "error": _record_error(r)} for r in records]
         statuses: dict[str, int] = {}
         for r in records:
             statuses[r.get("status", "ok")] = statuses.get(r.get("status", "ok"), 0) + 1
         extra = {"rollouts_file": os.path.relpath(pair.store.path, self.out), "missing_rollouts": pair.total - len(rows),
-                 "statuses": statuses, "model_kind": pair.model.kind}
+                 "errors": sum(1 for r in rows if r["error"]), "statuses": statuses, "model_kind": pair.model.kind,
+                 "provenance": self.provenance.get((pair.model.label, pair.task.name))}
         try:
             result = summarize_rollouts(pair.model.label, pair.task.name, rows, self.spec.rollouts, extra=extra)
         except ResultsError:
@@ -339,8 +367,16 @@ class Bench:
         self.finished[task].add(pair.model.label)
         if len(self.finished[task]) == self.expected.get(task, 0) and self.results[task]:
             path = write_task_results(task, self.results[task], self.out, config=self._config(pair.task),
-                                      timestamp=self.file_stamp)
+                                      timestamp=self.file_stamp,
+                                      provenance=self._common_provenance([(label, task) for label in self.results[task]]))
             self.outcome.task_files.append(path)
+
+    def _common_provenance(self, keys: list) -> dict:
+        """Top-level `provenance` of a results file: what its results share, None where they
+        differ (each result carries its own in extra.provenance)."""
+        from ..provenance import common
+
+        return common([self.provenance[k] for k in keys if k in self.provenance])
 
     def _config(self, task: Optional[BenchTask] = None) -> dict:
         cfg = self.spec.describe()
@@ -365,7 +401,9 @@ class Bench:
             # a shard's averages cover only its pairs; `rgv report`/`rgv plot` over the folder combine
             # the shards' per-task files once the whole array is done
             return
-        self.outcome.all_file = write_all_results(table, self.out, config=self._config(), timestamp=self.outcome.timestamp)
+        keys = [(m, t) for t, per_model in table.results.items() for m in per_model]
+        self.outcome.all_file = write_all_results(table, self.out, config=self._config(), timestamp=self.outcome.timestamp,
+                                                  provenance=self._common_provenance(keys))
         if self.spec.plot:
             from ..plotting import plot_results
 
@@ -415,6 +453,14 @@ class Bench:
                                            completed=p.total - len(p.todo), visible=visible)
 
 
+def _record_error(record: dict) -> Optional[str]:
+    """The error of a saved rollout (files written before rollouts carried `error` have only a status)."""
+    if record.get("error"):
+        return str(record["error"])
+    status = record.get("status", "ok")
+    return status if status in ("request_error",) else None
+
+
 def _first_error(group: BaseExceptionGroup) -> BaseException:
     """The user-facing error inside a TaskGroup's exception group (RGVError first)."""
     flat = []
@@ -437,9 +483,14 @@ def run_bench(spec: BenchSpec, console: Optional[Console] = None) -> BenchOutcom
 def report_outcome(outcome: BenchOutcome, out: Console, err: Console) -> int:
     """Print the table, the files and any trouble; return the exit code for `rgv bench`."""
     from ..report import results_table
+    from ..results import load_results
 
     if outcome.table is not None and outcome.table.results:
-        out.print(results_table(outcome.table, f"rgv bench ({outcome.timestamp})"))
+        table = outcome.table
+        if outcome.task_files:  # as `rgv report` reads them: with each run's provenance
+            with contextlib.suppress(Exception):
+                table = load_results(outcome.task_files)
+        out.print(results_table(table, f"rgv bench ({outcome.timestamp})"))
     for path in [*outcome.task_files, *([outcome.all_file] if outcome.all_file else []), *outcome.charts]:
         out.print(f"wrote {path}", soft_wrap=True, highlight=False)
     for line in outcome.warnings:

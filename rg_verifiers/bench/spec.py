@@ -2,7 +2,10 @@
 
 A model string is one of
 - `embedded` (or the SmolLM2 HF id) / `path/to/model.gguf`: llama.cpp CPU server (`serve.served`);
-- `NAME=http://host:port/v1`: an endpoint that is already running; NAME is sent as the model;
+- `NAME=http://host:port/v1`: an endpoint that is already running. NAME is a label (results,
+  file names, charts); the model name sent is NAME if the endpoint serves a model of that name,
+  else the one model it serves (GET /models). `NAME=MODEL@http://...` names the model outright
+  (an endpoint serving several models);
 - a Hugging Face id or a local checkpoint folder: vLLM on local GPUs (`bench.servers`);
   a folder with `adapter_config.json` is a LoRA adapter served on its base model.
 Everything is validated here, before any environment, server or request exists, so a typo
@@ -21,6 +24,7 @@ from typing import Any, Optional, Sequence
 
 from ..embedded import EMBEDDED_NAME, is_embedded
 from ..errors import RGVError, did_you_mean
+from ..generation import GenerationSettings
 
 LOCAL_KINDS = ("hf", "lora")  # served by vLLM on this machine's GPUs
 
@@ -29,7 +33,7 @@ LOCAL_KINDS = ("hf", "lora")  # served by vLLM on this machine's GPUs
 class ModelSpec:
     label: str  # name in results, file names and charts (as given; NAME of NAME=URL)
     kind: str  # embedded | gguf | endpoint | hf | lora
-    target: Optional[str] = None  # gguf path, HF id / checkpoint dir, or the LoRA base model
+    target: Optional[str] = None  # gguf path, HF id / checkpoint dir, the LoRA base model, MODEL of NAME=MODEL@URL
     base_url: Optional[str] = None  # endpoint only
     lora_path: Optional[str] = None
     lora_rank: Optional[int] = None
@@ -67,9 +71,10 @@ class BenchSpec:
     output_dir: Path = Path("benchmark_results")
     resume: bool = False
     max_concurrent: int = 32  # requests in flight per server/endpoint
-    max_tokens: int = 1024
-    temperature: Optional[float] = None  # None: 0.0 for one rollout, 1.0 for several
-    seed: int = 0
+    max_tokens: Optional[int] = None  # None: rg_verifiers.generation's defaults, as for rgv eval and vf-eval
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    seed: int = 0  # the eval items' seed and the base of the per-request sampling seeds
     plot: bool = True
     server_timeout: float = 900.0  # vLLM start-up (loading a 70B model takes minutes)
     request_timeout: float = 600.0
@@ -77,19 +82,22 @@ class BenchSpec:
     shard: Optional[tuple[int, int]] = None  # (index, count): run only that share of the pairs (SLURM arrays)
 
     @property
+    def generation(self) -> GenerationSettings:
+        return GenerationSettings.resolve(self.max_tokens, self.temperature, self.top_p, self.seed, self.rollouts)
+
+    @property
     def sampling_temperature(self) -> float:
-        if self.temperature is not None:
-            return self.temperature
-        # greedy is the meaningful default for pass@1; several greedy rollouts would be copies
-        return 0.0 if self.rollouts == 1 else 1.0
+        return self.generation.temperature
 
     def describe(self) -> dict:
         """The run's settings, stored in every results file."""
+        gen = self.generation
         out = {
             "models": [m.label for m in self.models],
             "tasks": [t.describe() for t in self.tasks],
             "n": self.n, "rollouts": self.rollouts, "seed": self.seed,
-            "max_tokens": self.max_tokens, "temperature": self.sampling_temperature,
+            "max_tokens": gen.max_tokens, "temperature": gen.temperature, "top_p": gen.top_p,
+            "generation": gen.as_dict(),
             "max_concurrent": self.max_concurrent, "tensor_parallel": self.tensor_parallel,
         }
         if self.shard is not None:
@@ -157,9 +165,14 @@ def parse_model(text: str) -> ModelSpec:
         raise RGVError("empty model name in --models")
     if "=" in text:
         name, url = (s.strip() for s in text.split("=", 1))
+        served = None
+        m = re.fullmatch(r"(.+?)@(https?://.*)", url)
+        if m:
+            served, url = m.group(1).strip(), m.group(2)
         if not name or not _valid_url(url):
-            raise RGVError(f"model {text!r}: expected NAME=URL with an http(s) URL, e.g. gold=http://127.0.0.1:8000/v1")
-        return ModelSpec(label=name, kind="endpoint", target=name, base_url=url.rstrip("/"))
+            raise RGVError(f"model {text!r}: expected NAME=URL or NAME=MODEL@URL with an http(s) URL, "
+                           f"e.g. gold=http://127.0.0.1:8000/v1")
+        return ModelSpec(label=name, kind="endpoint", target=served or None, base_url=url.rstrip("/"))
     if is_embedded(text):
         return ModelSpec(label=EMBEDDED_NAME, kind="embedded", target=EMBEDDED_NAME)
     path = Path(text).expanduser()
@@ -266,9 +279,10 @@ def _normalize_keys(raw: dict, where: str) -> dict:
 def _model_strings(values: Sequence) -> list[str]:
     out = []
     for v in values:
-        if isinstance(v, dict):  # YAML: {name: gold, url: http://...} or {model: path}
+        if isinstance(v, dict):  # YAML: {name: gold, url: http://..., model: served-name} or {model: path}
             if "url" in v:
-                out.append(f"{v.get('name', '')}={v['url']}")
+                served = f"{v['model']}@" if v.get("model") else ""
+                out.append(f"{v.get('name', '')}={served}{v['url']}")
             elif "model" in v or "name" in v:
                 out.append(str(v.get("model") or v.get("name")))
             else:
@@ -302,13 +316,13 @@ def build_spec(cli: dict, config_file: Optional[str | Path] = None) -> BenchSpec
     spec.n = _int("n", spec.n, 1)
     spec.rollouts = _int("rollouts", spec.rollouts, 1)
     spec.max_concurrent = _int("max_concurrent", spec.max_concurrent, 1)
-    spec.max_tokens = _int("max_tokens", spec.max_tokens, 1)
+    if spec.max_tokens is not None:
+        spec.max_tokens = _int("max_tokens", spec.max_tokens, 1)
     spec.tensor_parallel = _int("tensor_parallel", spec.tensor_parallel, 1)
     spec.seed = _int("seed", spec.seed, 0)
     if spec.gpus is not None:
         spec.gpus = _int("gpus", spec.gpus, 1)
-    if spec.temperature is not None and (not isinstance(spec.temperature, (int, float)) or spec.temperature < 0):
-        raise RGVError(f"temperature must be a number >= 0, got {spec.temperature!r}")
+    spec.generation  # noqa: B018 -- validates temperature and top_p (one line if not)
     spec.output_dir = Path(spec.output_dir)
     if spec.shard is not None:
         spec.shard = parse_shard(spec.shard)

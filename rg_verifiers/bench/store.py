@@ -16,6 +16,8 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Optional
+
 from ..errors import RGVError
 
 Key = tuple[int, int]  # (example_id, rollout index)
@@ -56,14 +58,23 @@ def read_rollouts(path: Path) -> tuple[dict[Key, dict], int, int]:
     return records, good, bad
 
 
+def provenance_path(path: Path) -> Path:
+    """The provenance of a rollouts file: `<model>__<task>.provenance.json` next to it."""
+    return Path(path).with_suffix(".provenance.json")
+
+
 class RolloutStore:
-    """Append-only log of one (model, task) pair."""
+    """Append-only log of one (model, task) pair.
+
+    The file (and its provenance next to it) is created with the first rollout, so a run that
+    fails before asking anything leaves no empty files behind.
+    """
 
     def __init__(self, path: Path, resume: bool):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.records: dict[Key, dict] = {}
         self.skipped_bad = 0
+        self.provenance: Optional[dict] = None  # written next to the file with its first line
         if self.path.exists() and self.path.stat().st_size:
             if not resume:
                 raise RGVError(f"{self.path} holds rollouts of an earlier run: pass --resume to continue it, "
@@ -71,9 +82,26 @@ class RolloutStore:
             self.records, good, self.skipped_bad = read_rollouts(self.path)
             if good < self.path.stat().st_size:
                 os.truncate(self.path, good)
-        self._file = open(self.path, "ab")
+        self._file = None
+        self._closed = False
         self._pending: list[bytes] = []
         self._scheduled = False
+
+    def saved_provenance(self) -> Optional[dict]:
+        try:
+            return json.loads(provenance_path(self.path).read_text(encoding="utf-8")).get("provenance")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def check_settings(self, provenance: dict) -> None:
+        """Refuse to mix rollouts asked with other generation settings or env args in one file."""
+        saved = self.saved_provenance() if self.records else None
+        if not saved:
+            return
+        for key in ("generation", "env_args"):
+            if saved.get(key) is not None and saved.get(key) != provenance.get(key):
+                raise RGVError(f"{self.path}: its rollouts were asked with {key} {json.dumps(saved.get(key), sort_keys=True)}, "
+                               f"this run uses {json.dumps(provenance.get(key), sort_keys=True)}; use another --output-dir")
 
     def check_prompts(self, prompt_hashes: dict[int, str]) -> None:
         """Refuse to mix rollouts of different items (changed seed/config/prompt) in one file."""
@@ -97,17 +125,26 @@ class RolloutStore:
 
     def flush(self) -> None:
         self._scheduled = False
-        if not self._pending or self._file.closed:
+        if not self._pending or self._closed:
             return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.provenance is not None and not provenance_path(self.path).exists():
+                from ..provenance import write_json_atomic
+
+                write_json_atomic({"provenance": self.provenance}, provenance_path(self.path))
+            self._file = open(self.path, "ab")
         data, self._pending = b"".join(self._pending), []
         self._file.write(data)
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        if not self._file.closed:
+        if not self._closed:
             self.flush()
-            self._file.close()
+            self._closed = True
+            if self._file is not None:
+                self._file.close()
 
     def done(self, keys) -> list[Key]:
         return [k for k in keys if k in self.records]

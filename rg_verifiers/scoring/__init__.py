@@ -2,8 +2,10 @@
 
 Routing (`mode`):
 - "auto" (default): the tasks in `rg_verifiers.tasks.SANDBOXED` (scorers that eval/sympy
-  model text, raise, recurse or are slow) go to worker processes; the rest are plain string or
-  number comparisons, scored here behind the same length cap and exception mapping.
+  model text, raise, recurse or are slow) go to worker processes with a time limit; the rest are
+  plain string or number comparisons, scored here behind the same length cap and exception
+  mapping, each under IN_PROCESS_BOUND_MS at the cap (bench/bench_inprocess.py measures it;
+  tests/test_scoring.py checks it), and off the event loop in the async API.
 - "sandbox": every task goes to the workers.
 Failures never raise: they score 0.0 with a status that the rubric counts as a metric.
 """
@@ -18,14 +20,14 @@ import threading
 from typing import Sequence
 
 from .. import serialization
-from ..tasks import SANDBOXED
+from ..tasks import IN_PROCESS_BOUND_MS, SANDBOXED
 from .core import DEFAULT_MAX_ANSWER_CHARS, STATUSES, ScoreResult, score_answer
 from .pool import WorkerPool
 
 # (task, config_json, entry_json, answer)
 ScoreItem = tuple[str, str, str, "str | None"]
 
-__all__ = ["Scorer", "ScoreResult", "ScoreItem", "STATUSES", "get_scorer"]
+__all__ = ["IN_PROCESS_BOUND_MS", "Scorer", "ScoreResult", "ScoreItem", "STATUSES", "get_scorer"]
 
 
 class Scorer:
@@ -44,21 +46,25 @@ class Scorer:
         return self.mode == "sandbox" or task in SANDBOXED
 
     # -- synchronous API (TRL reward functions, tests, benchmarks) --
-    def _score_local(self, items: Sequence[ScoreItem]) -> tuple[list, list[int]]:
-        """Results for what needs no worker (parse failures, in-process scorers), and the indices left."""
+    def _split(self, items: Sequence[ScoreItem]) -> tuple[list, list[int], list[int]]:
+        """Results for parse failures, and the indices of in-process and of worker items."""
         results: list[ScoreResult | None] = [None] * len(items)
-        remote = []
+        local, remote = [], []
         for i, item in enumerate(items):
             if item[3] is None:
                 results[i] = ScoreResult(0.0, "parse_failure")
-            elif self.sandboxed(item[0]):
-                remote.append(i)
             else:
-                results[i] = self._score_here(item)
-        return results, remote
+                (remote if self.sandboxed(item[0]) else local).append(i)
+        return results, local, remote
+
+    def _score_local(self, items: Sequence[ScoreItem], local: list[int], results: list) -> list:
+        for i in local:
+            results[i] = self._score_here(items[i])
+        return results
 
     def score_many(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
-        results, remote = self._score_local(items)
+        results, local, remote = self._split(items)
+        self._score_local(items, local, results)
         if remote:
             n = min(self.pool.size, len(remote))
             chunks = [remote[k::n] for k in range(n)]
@@ -87,10 +93,14 @@ class Scorer:
             results[i] = r
 
     # -- asynchronous API (verifiers rubrics): requests made in the same event-loop tick
-    #    travel to the workers as one batch, so a group of rollouts costs one round trip --
+    #    travel to the workers as one batch, so a group of rollouts costs one round trip.
+    #    In-process scoring runs in a thread, never on the event loop (each answer costs at
+    #    most IN_PROCESS_BOUND_MS at its cap, measured by bench/bench_inprocess.py) --
     async def score(self, item: ScoreItem) -> ScoreResult:
-        if item[3] is None or not self.sandboxed(item[0]):
-            return self.score_many([item])[0]
+        if item[3] is None:
+            return ScoreResult(0.0, "parse_failure")
+        if not self.sandboxed(item[0]):
+            return await asyncio.to_thread(self._score_here, item)
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         pending = self._pending.setdefault(loop, [])
@@ -100,11 +110,14 @@ class Scorer:
         return await fut
 
     async def score_batch(self, items: Sequence[ScoreItem]) -> list[ScoreResult]:
-        """Score a group: in-process items right here, sandboxed ones in one worker batch."""
-        results, remote = self._score_local(items)
-        if remote:
-            for i, r in zip(remote, await asyncio.gather(*[self.score(items[i]) for i in remote])):
-                results[i] = r
+        """Score a group: in-process items in one thread, sandboxed ones in one worker batch."""
+        results, local, remote = self._split(items)
+        jobs = [self.score(items[i]) for i in remote]
+        if local:
+            jobs.append(asyncio.to_thread(self._score_local, items, local, results))
+        done = await asyncio.gather(*jobs)
+        for i, r in zip(remote, done):
+            results[i] = r
         return results  # type: ignore[return-value]
 
     def _flush(self, loop) -> None:

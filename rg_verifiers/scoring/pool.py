@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from multiprocessing.connection import Connection
 from typing import Iterator
 
@@ -99,11 +98,16 @@ class Worker:
         while len(results) < len(items):
             rest = items[len(results):]
             try:
-                for reply in self.request({"op": "score", "items": rest, "max_answer_chars": max_answer_chars},
+                for reply in self.request({"op": "score", "items": rest, "max_answer_chars": max_answer_chars,
+                                           "timeout_s": timeout},
                                           len(rest), timeout):
                     results.append(ScoreResult(float(reply["score"]), reply["status"]))
             except TimeoutError:
                 results.append(ScoreResult(0.0, "timeout"))
+                if len(results) == len(items):  # nothing left: reply now, start afresh on the next request
+                    self.kill()
+                    self.restarts += 1
+                    break
                 if not self._try_restart():
                     break
             except WorkerDied:

@@ -19,6 +19,22 @@ def _limit_memory(limit_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _cpu_backstop(timeout_s: float | None) -> None:
+    """At most timeout_s (+5 s) more CPU seconds for the next answer, enforced by the kernel (SIGXCPU).
+
+    The parent kills a worker at the wall-clock timeout, which comes first while it lives; this bound
+    is for a worker whose parent was killed: busy in one C-level computation (a huge integer power
+    holds the GIL) it never reads its pipe again, and would compute on for as long as it takes
+    (seen: an orphan at 100% CPU for 35 min)."""
+    if not timeout_s:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    soft = used + int(timeout_s) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
 def _neutralise_eval() -> None:
     import importlib
 
@@ -50,6 +66,7 @@ def main() -> None:
         op = request["op"]
         if op == "score":
             for i, (task, config_json, entry_json, answer) in enumerate(request["items"]):
+                _cpu_backstop(request.get("timeout_s"))
                 try:
                     result = score_answer(task, config_json, serialization.loads(entry_json), answer,
                                           request["max_answer_chars"])

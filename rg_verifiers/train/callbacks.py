@@ -55,7 +55,7 @@ class FixedEvalCallback(TrainerCallback):
             report = evaluate_rows(self.rows, self.make_generate(model), state.global_step)
         path = write_eval(self.out_dir, report)
         self.console.print(f"eval step {state.global_step}: accuracy {report['accuracy']:.3f}, "
-                           f"parse failures {report['parse_failure_rate']:.2f} -> {path}")
+                           f"parse failures {report['parse_failure_rate']:.2f} -> {path}", markup=False)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step == 0:  # a resumed run already has its baseline

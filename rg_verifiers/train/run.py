@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import ExperimentConfig
 from ..config.loader import save_config, tracker_env
@@ -86,7 +87,7 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
     backend, why = select_backend(cfg)
     main = is_main_process()
     if main:
-        console.print(f"[bold]backend:[/] {backend} ({why})")
+        console.print(f"[bold]backend:[/] {escape(f'{backend} ({why})')}")
         save_config(cfg, t.output_dir)
     for reward in cfg.rewards:  # unknown names fail before any model or data work
         from ..rewards import get_reward

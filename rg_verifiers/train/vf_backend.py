@@ -27,6 +27,9 @@ import json
 import os
 import time
 import urllib.request
+from pathlib import Path
+
+from rich.markup import escape
 
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_lora_config_kwargs, to_rl_config_kwargs
@@ -46,7 +49,7 @@ def wait_for_server(cfg: ExperimentConfig, console, poll_s: float = 2.0) -> None
     """Wait for /health up to vllm.server_timeout, then check the server serves the model we request."""
     url, timeout = server_url(cfg), cfg.vllm.server_timeout
     deadline = time.monotonic() + timeout
-    with console.status(f"waiting up to {timeout:.0f} s for vf-vllm at {url}/health ..."):
+    with console.status(escape(f"waiting up to {timeout:.0f} s for vf-vllm at {url}/health ...")):
         while True:
             try:
                 if _get_json(f"{url}/health", timeout=5)[0] == 200:
@@ -105,8 +108,8 @@ def _patched(module, **names):
 def _resume_step(checkpoint: str | None) -> int:
     if not checkpoint:
         return 0
-    state = os.path.join(checkpoint, "trainer_state.json")
-    return int(json.load(open(state))["global_step"]) if os.path.isfile(state) else 0
+    state = Path(checkpoint) / "trainer_state.json"
+    return int(json.loads(state.read_text())["global_step"]) if state.is_file() else 0
 
 
 def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
@@ -142,7 +145,8 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console) -> dic
         model.warnings_issued = {}  # transformers 5 removed it; RLTrainer.__init__ writes to it
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    env.rubric = TrainingRubric(get_scorer(), [(r.name, r.weight) for r in cfg.rewards], parser=env.parser)
+    env.rubric = TrainingRubric(get_scorer(), [(r.name, r.weight) for r in cfg.rewards], parser=env.parser,
+                                partial_credit=getattr(env.rubric, "partial_credit", True))
 
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
     gen = openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length)
