@@ -77,12 +77,15 @@ def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this categ
             raise RGVError(f"unknown category {category!r}{did_you_mean(category, cats)} (categories: {', '.join(cats)})")
         infos = [i for i in infos if i.category == category]
     if as_json:
+        from .tasks import level_notes
+
         print(json.dumps([{"task": i.name, "env_id": env_id_for(i.name), "category": i.category,
-                           "difficulty_levels": i.difficulty_levels, "sandboxed": i.sandboxed} for i in infos], indent=1))
+                           "difficulty_levels": i.difficulty_levels, "sandboxed": i.sandboxed,
+                           "level_notes": {str(k): v for k, v in level_notes(i.name).items()}} for i in infos], indent=1))
         return
     rows = [(i.name, env_id_for(i.name), i.category, f"0..{i.difficulty_levels - 1}" if i.difficulty_levels else "-",
-             "yes" if i.sandboxed else "no", _reference_kind(i.name)) for i in infos]
-    columns = ("task", "env_id", "category", "levels", "sandboxed", "reference")
+             "yes" if i.sandboxed else "no", _reference_kind(i.name), _level_notes(i.name)) for i in infos]
+    columns = ("task", "env_id", "category", "levels", "sandboxed", "reference", "level_notes")
     if not sys.stdout.isatty():
         # piped: tab-separated lines (full names, for cut/grep/awk) instead of a table fitted to 80 columns
         print("\n".join("\t".join(row) for row in [columns, *rows]))
@@ -93,6 +96,21 @@ def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this categ
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
+
+
+def _level_notes(task: str) -> str:
+    """Curriculum levels reasoning-gym's own config rejects: 'clamped 2-3' (made valid, see
+    tasks.CLAMPED_LEVELS) or 'broken 3' (a one-line error)."""
+    from .tasks import level_notes
+
+    kinds: dict[str, list[int]] = {}
+    for level, note in sorted(level_notes(task).items()):
+        kinds.setdefault(note.split(":", 1)[0], []).append(level)
+    def span(levels: list[int]) -> str:
+        contiguous = levels == list(range(levels[0], levels[-1] + 1))
+        return f"{levels[0]}-{levels[-1]}" if contiguous and len(levels) > 1 else ",".join(map(str, levels))
+
+    return "; ".join(f"{kind} {span(levels)}" for kind, levels in kinds.items()) or "-"
 
 
 def _reference_kind(task: str) -> str:

@@ -186,11 +186,11 @@ def test_bare_task_names_and_env_ids_are_the_same():
 def test_piped_tasks_are_tab_separated_with_full_names():
     out = rgv("tasks")
     lines = out.stdout.splitlines()
-    assert lines[0].split("\t") == ["task", "env_id", "category", "levels", "sandboxed", "reference"]
+    assert lines[0].split("\t") == ["task", "env_id", "category", "levels", "sandboxed", "reference", "level_notes"]
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
-    assert len(rows) == 105 and all(len(r) == 6 for r in rows.values())
+    assert len(rows) == 105 and all(len(r) == 7 for r in rows.values())
     assert rows["intermediate_integration"][:2] == ["intermediate_integration", "rg-intermediate-integration"]
-    assert rows["leg_counting"][3:] == ["0..35", "no", "answer"]
+    assert rows["leg_counting"][3:] == ["0..35", "no", "answer", "-"]
 
 
 def test_version_and_short_help():
@@ -228,3 +228,12 @@ def test_build_wheels_leaves_the_sources_clean(tmp_path):
     assert names == ["rg_gcd-0.1.0-py3-none-any.whl", "rg_verifiers-0.1.0-py3-none-any.whl"]
     assert snapshot() == before  # no build/, no *.egg-info, in the env folder or the checkout
     assert "pip install --find-links" in out.stdout and out.stdout.rstrip().endswith(" rg-gcd")
+
+
+def test_tasks_lists_clamped_and_broken_levels():
+    done = subprocess.run([sys.executable, "-m", "rg_verifiers.cli", "tasks"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("\t")[0]: line.split("\t") for line in done.stdout.splitlines()}
+    assert rows["task"][-1] == "level_notes"
+    assert rows["knight_swap"][-1] == "clamped 0-4" and rows["jugs"][-1] == "broken 3"
+    assert rows["leg_counting"][-1] == "-"
