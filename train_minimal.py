@@ -23,7 +23,6 @@ def launch_commands(config: str, overrides: list[str], gpus: int, inference_gpus
     cfg = load_config(config, overrides)
     server_gpus = ",".join(map(str, range(inference_gpus)))
     trainer_gpus = ",".join(map(str, range(inference_gpus, gpus)))
-
     return [vf_vllm_command(cfg, server_gpus, inference_gpus),
             accelerate_command(config, trainer_gpus, gpus - inference_gpus, overrides)]
 

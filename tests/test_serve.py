@@ -6,23 +6,18 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from rg_verifiers.serve import free_port
+from rg_verifiers.serve import _healthy, free_port
 
 pytestmark = pytest.mark.slow
 RGV = str(Path(sys.executable).parent / "rgv")
 
 
 def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+    return _healthy(f"http://127.0.0.1:{port}/v1")
 
 
 def _server_pids(port: int) -> list[int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,17 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from rg_verifiers.serve import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLES = ROOT / "tests" / "doubles"
 HUB_ID = "rgv-test/tiny-llama"
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def weights_digest(state: dict, tied: bool = True) -> str:
