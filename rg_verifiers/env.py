@@ -69,6 +69,7 @@ class RGEnv(vf.SingleTurnEnv):
         self._rgv_rollouts: dict = {}  # example id -> rollouts started in this evaluation
         self._rgv_token_param: dict = {}  # model -> "max_completion_tokens" once "max_tokens" was refused
         self._rgv_prompt_ids: dict | None = None  # prompt -> example id, for verifiers < 0.1.9
+        self.rgv_usage: dict = {}  # (example id, rollout) -> state columns, for verifiers < 0.1.9 (no state)
         self.rgv_first_error: str | None = None  # the first failed request, as one line
         if kwargs.get("eval_dataset") is None:  # no eval split: verifiers needs one of the two now
             build, self._build_train = build_train, None
@@ -81,7 +82,9 @@ class RGEnv(vf.SingleTurnEnv):
     def dataset(self):
         if self._train is None and not getattr(self, "_constructing", True) and self._build_train is not None:
             build, self._build_train = self._build_train, None
-            self._train = self._format_dataset(build())
+            # verifiers 0.1.7+ name it _format_dataset; 0.1.6 format_dataset (same columns added)
+            fmt = getattr(self, "_format_dataset", None) or self.format_dataset
+            self._train = fmt(build())
         return self._train
 
     @dataset.setter
@@ -97,6 +100,7 @@ class RGEnv(vf.SingleTurnEnv):
         bound.arguments["sampling_args"] = settings.sampling_args(sampling)
         self._rgv_rollouts = {}
         self._rgv_prompt_ids = None
+        self.rgv_usage = {}
         return await super().evaluate(*bound.args, **bound.kwargs)
 
     async def get_model_response(self, *args, **kwargs):
@@ -133,8 +137,9 @@ class RGEnv(vf.SingleTurnEnv):
                 if self.rgv_first_error is None:
                     self.rgv_first_error = _error_line(exc)
                 raise
-            if state is not None:
-                _add_usage(state, response, time.perf_counter() - t0)
+            if state is None:
+                state = self.rgv_usage.setdefault((example_id, rollout), {"text": _response_text(response)})
+            _add_usage(state, response, time.perf_counter() - t0)
             return response
 
     def _example_id(self, prompt) -> int:
@@ -191,6 +196,13 @@ def _state_get(state, key: str, default=None):
     except Exception:  # verifiers' State forwards some keys to its input and may raise for others
         return default
     return default if value is None else value
+
+
+def _response_text(response) -> str | None:
+    try:
+        return response.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        return None
 
 
 def _add_usage(state, response, seconds: float) -> None:

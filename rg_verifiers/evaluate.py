@@ -161,9 +161,26 @@ def run_eval(env, env_id: str, model: str, base_url: str, *, generation: Generat
 
     stamp(path / "metadata.json", provenance, key="rgv_provenance")
     rows = [json.loads(line) for line in (path / "results.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    if rows and getattr(env, "rgv_usage", None) and not any(c in rows[0] for c in STATE_COLUMNS):
+        _add_state_columns(path / "results.jsonl", rows, env.rgv_usage)
     failed = [r for r in rows if is_error(r.get("error"))]
     first = getattr(env, "rgv_first_error", None) or (str(failed[0]["error"]) if failed else None)
     return EvalRun(path, rows, len(failed), first)
+
+
+def _add_state_columns(path: Path, rows: list[dict], usage: dict) -> None:
+    """verifiers before 0.1.9 pass the environment no rollout state, so the columns other versions
+    save from it are recorded per request and written into the rows here, matched by example id and
+    completion text (concurrent rollouts of one item finish in any order)."""
+    left = dict(usage)
+    for row in rows:
+        text = _text(row.get("completion"))
+        key = next((k for k, u in left.items() if k[0] == row.get("example_id") and u.get("text") == text), None)
+        cols = left.pop(key) if key is not None else {}
+        row.update({c: cols.get(c) for c in STATE_COLUMNS})
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _text(messages: Any) -> str:

@@ -28,6 +28,8 @@ from .protocol import format_ok, parse_answer
 from .scoring import Scorer
 
 _STATE_KEY = "rgv_metrics"
+# verifiers 0.1.6 scores one rollout from its parts and wants a RolloutScore back; 0.1.7+ pass the state
+_LEGACY_SCORING = "prompt" in inspect.signature(vf.Rubric.score_rollout).parameters
 FAILURES = ("error", "crashed", "timeout", "rejected")
 METRICS = ("format", "parse_failure", "score_failure")  # weight 0, beside `correct`
 
@@ -58,9 +60,24 @@ class RGRubric(vf.Rubric):
         for state, metrics in zip(states, all_metrics):
             state["metrics"] = {**(state.get("metrics") or {}), **{k: metrics[k] for k in METRICS}}
 
-    async def score_rollout(self, state, *args, **kwargs):
+    async def score_rollout(self, *args, **kwargs):
         """Independent scoring (vf-eval -R/-i): verifiers refuses group functions there."""
+        if _LEGACY_SCORING:
+            return await self._legacy_score_rollout(*args, **kwargs)
+        state, args = (args[0], args[1:]) if args else (kwargs.pop("state"), ())
         await self.score_group([state], *args, **kwargs)
+
+    async def _legacy_score_rollout(self, *args, **kwargs):
+        from verifiers.types import RolloutScore
+
+        call = inspect.signature(vf.Rubric.score_rollout).bind(self, *args, **kwargs).arguments
+        completions, infos, states = [call["completion"]], [call.get("info") or {}], [call["state"]]
+        metrics = (await self._metrics(completions, infos, states))[0]
+        values = {f.__name__: float((await f(completions=completions, infos=infos, states=states))[0])
+                  for f in self.reward_funcs}
+        reward = sum(values[f.__name__] * w for f, w in zip(self.reward_funcs, self.reward_weights))
+        return RolloutScore(metrics={**values, "correct": metrics["correct"], **{k: metrics[k] for k in METRICS}},
+                            reward=reward)
 
     async def _metrics(self, completions, infos, states) -> list[dict]:
         if not isinstance(states, list) or len(states) != len(completions):

@@ -1,4 +1,4 @@
-"""An environment installed from wheels into a fresh venv, under verifiers 0.3.1 and 0.1.14.
+"""An environment installed from wheels into a fresh venv, under verifiers 0.3.1, 0.1.14 and 0.1.6.
 
 This is the "use it from another project" path of the README: build wheels of the core and the
 chosen environments, `pip install --find-links`, run verifiers' own vf-eval there, and `rgv eval`
@@ -39,7 +39,7 @@ def wheels(tmp_path_factory, repo_root):
     return out
 
 
-@pytest.mark.parametrize("verifiers_version", ["0.3.1", "0.1.14"])
+@pytest.mark.parametrize("verifiers_version", ["0.3.1", "0.1.14", "0.1.6"])
 def test_env_from_wheels_in_a_fresh_venv(tmp_path, wheels, verifiers_version):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
