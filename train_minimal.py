@@ -44,7 +44,9 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from rg_verifiers.envfile import load_env_file
     from rg_verifiers.errors import run_cli
 
+    run_cli(load_env_file)  # WANDB_API_KEY, HF_TOKEN, ... for every rank accelerate starts
     # bad input (configs, overrides, paths) ends in one `error:` line, like `rgv`; bugs keep a traceback
     run_cli(main, sys.argv[1:])

@@ -292,16 +292,16 @@ def gold_cmd(tasks: Optional[List[str]] = typer.Argument(None, help="tasks (defa
 
 
 @app.command("serve")
-def serve_cmd(model: str = typer.Option("embedded", "-m", help="'embedded' or a .gguf path"),
+def serve_cmd(model: str = typer.Option("embedded", "-m", help="'embedded', a .gguf path, or a checkpoint folder (exported to GGUF f32 once, cached)"),
               port: int = typer.Option(8000, help="port"), threads: int = typer.Option(1, help="CPU threads"),
               host: str = "127.0.0.1"):
-    """Serve a model on CPU (llama.cpp's OpenAI-compatible server) until Ctrl-C."""
+    """Serve a model on CPU (llama.cpp's OpenAI-compatible server) until Ctrl-C: embedded, a GGUF, or a trained checkpoint."""
     import time
 
     from .serve import served
 
     with served(model, port=port, threads=threads, host=host) as server:
-        console.print(f"vf-eval <env> -m {server.model} -b {server.base_url}   (Ctrl-C stops the server)")
+        console.print(Text(f"vf-eval <env> -m {server.model} -b {server.base_url}   (Ctrl-C stops the server)"), soft_wrap=True)
         try:
             while server.proc.poll() is None:
                 time.sleep(1)
@@ -311,7 +311,7 @@ def serve_cmd(model: str = typer.Option("embedded", "-m", help="'embedded' or a 
 
 @app.command("eval")
 def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting, or the bare task name leg_counting"),
-             model: Optional[str] = typer.Option(None, "-m", "--model", help="model name at the endpoint (default with -b: the one it serves); without -b: embedded or a .gguf"),
+             model: Optional[str] = typer.Option(None, "-m", "--model", help="model name at the endpoint (default with -b: the one it serves); without -b: embedded, a .gguf, or a checkpoint folder (served on CPU)"),
              base_url: Optional[str] = typer.Option(None, "-b", "--base-url", help="OpenAI-compatible URL; default: start a CPU server"),
              env_args: Optional[str] = typer.Option(None, "-a", "--env-args", help="environment arguments as JSON"),
              num_examples: int = typer.Option(20, "-n", "--num-examples"),
@@ -324,7 +324,7 @@ def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting, or th
              output_dir: Path = typer.Option(Path("outputs"), "-o", "--output-dir"),
              api_key_var: str = typer.Option("OPENAI_API_KEY", "-k", "--api-key-var"),
              samples: int = typer.Option(3, "--samples", help="sample completions to print")):
-    """Evaluate a model on an environment; with no -b, the embedded model on a CPU server started for you."""
+    """Evaluate a model on an environment; with no -b, the embedded model (or -m FILE.gguf / checkpoint folder) on a CPU server started for you."""
     from .evaluate import eval_command
 
     code = eval_command(env_id, model=model, base_url=base_url, env_args=_json_arg(env_args, "--env-args"),
@@ -373,7 +373,7 @@ class _ListOptions(TyperCommand):
 
 
 @app.command("bench", cls=_ListOptions)
-def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help="embedded | FILE.gguf | NAME=URL | NAME=MODEL@URL | HF id | checkpoint/LoRA dir (several, or comma-separated)"),
+def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help="embedded | FILE.gguf | NAME=URL | NAME=MODEL@URL | HF id | checkpoint/LoRA dir (vLLM on GPUs; without a GPU, llama.cpp on CPU) (several, or comma-separated)"),
               tasks: Optional[List[str]] = typer.Option(None, "--tasks", help="task names (several, or comma-separated)"),
               n: Optional[int] = typer.Option(None, "-n", help="eval items per task (default: 100)"),
               rollouts: Optional[int] = typer.Option(None, "-r", "--rollouts", help="rollouts per item (default: 1)"),
@@ -444,6 +444,33 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)
 
 
+class _CurvesOptions(_ListOptions):
+    list_flags = ("--label",)
+
+
+@app.command("curves", cls=_CurvesOptions)
+def curves_cmd(run_dirs: List[Path] = typer.Argument(..., metavar="RUN_DIR", help="training output folders (training.output_dir of each run)"),
+               label: Optional[List[str]] = typer.Option(None, "--label", help="display name of each run, in the order of the folders: --label A B after the folders, or repeated"),
+               output: Optional[Path] = typer.Option(None, "-o", "--output", help=".png/.svg/.pdf (default: RUN_DIR/training_curves.png for one run, ./training_curves.png for several)"),
+               title: Optional[str] = typer.Option(None, "--title")):
+    """Training curves from metrics.jsonl and eval_results/: reward, reward components, eval accuracy and
+    parse failures, zero-variance prompts, curriculum levels, warm-up loss; several runs are overlaid."""
+    import warnings
+
+    from rich.text import Text
+
+    from .curves import CURVES_FILE, CurvesNote, draw_curves
+
+    if output is None:
+        output = run_dirs[0] / CURVES_FILE if len(run_dirs) == 1 else Path(CURVES_FILE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CurvesNote)
+        written = draw_curves(run_dirs, label or None, output, title)
+    for w in caught:  # one line each, not Python's two-line warning with a source location
+        Console(stderr=True, soft_wrap=True, highlight=False).print(Text(f"warning: {w.message}"))
+    console.print(f"wrote {written}", soft_wrap=True, highlight=False)
+
+
 slurm_app = typer.Typer(help="Generate SLURM job scripts (vf-vllm + accelerate ZeRO-3 training; benchmarks).",
                         no_args_is_help=True)
 app.add_typer(slurm_app, name="slurm")
@@ -510,8 +537,10 @@ def slurm_bench(models: List[str] = typer.Option(..., "--models", help="as for r
 
 
 def main() -> None:
+    from .envfile import load_env_file
     from .errors import run_cli
 
+    run_cli(load_env_file)  # before the command: WANDB_API_KEY, HF_TOKEN, OPENAI_API_KEY, RGV_DEBUG, ...
     run_cli(app)
 
 

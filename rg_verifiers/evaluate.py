@@ -245,9 +245,9 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
     """
     from rich.text import Text
 
-    from .provenance import collect, quantization_of, rg_env_args
+    from .provenance import collect, rg_env_args
     from .report import print_report
-    from .serve import served
+    from .serve import check_model, served
 
     quiet_progress_unless_terminal()
     for name, value in (("-n/--num-examples", num_examples), ("-r/--rollouts-per-example", rollouts),
@@ -261,8 +261,12 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
     if is_rg:
         # build only the rows evaluated (the first n of a larger eval split are the same rows)
         args.setdefault("num_eval_examples", num_examples)
-    if base_url is None and model not in (None, "embedded") and not str(model).endswith(".gguf"):
-        raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), or use a .gguf path")
+    if base_url is None:
+        path_like = str(model).startswith(("/", "./", "../", "~")) or str(model).count("/") > 1 or Path(str(model)).exists()
+        if not (path_like or str(model).endswith(".gguf") or model in (None, "embedded")):
+            raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), "
+                           f"or give a .gguf file or a checkpoint folder")
+        check_model(model)  # a bad checkpoint folder costs one line, before the environment is built
     env = load_env(env_id, args)  # a bad argument or config field fails here, before any server starts
     ctx = served(model) if base_url is None else contextlib.nullcontext(None)
     with ctx as server:
@@ -271,7 +275,8 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
         label = (model or "embedded") if server else name
         recorded_args = rg_env_args(args, num_examples) if is_rg else {**args, "num_examples": num_examples}
         provenance = collect(base_url=url, model=name, label=label, env_id=env_id, env_args=recorded_args,
-                             generation=generation, quantization=quantization_of(model or "embedded") if server else None)
+                             generation=generation, served=server.info if server else None,
+                             quantization=server.quantization if server else None)
         settings = " · ".join(f"{k} {v}" for k, v in generation.as_dict().items())
         err_console.print(Text(f"evaluating {name} on {env_id}: {num_examples} examples × {rollouts} rollouts ({settings})"),
                           soft_wrap=True)

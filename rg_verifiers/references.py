@@ -3,8 +3,8 @@
 Five tasks have `answer=None` and are scored by a verifier. Three keep a reference solution in
 their metadata; boxnet and rush_hour keep none (only constraints / the minimum move count), so
 their gold round trip cannot be checked. rubiks_cube stores a solution only for 3x3 cubes
-(level 0): for larger cubes `example_correct_answer` is "" and no correct answer can even be
-written, since its scorer's move parser drops layer moves such as `2B` that the scrambles use.
+(level 0); for larger cubes `example_correct_answer` is "" and the reference is the scramble
+undone (scored with the fixed move parser of scoring/overrides.py: upstream's drops layer moves).
 """
 
 from __future__ import annotations
@@ -12,10 +12,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+def inverse_cube_moves(moves: str) -> str:
+    """The scramble undone: moves reversed, each one inverted (X <-> X', a half turn X2 is its own inverse)."""
+    def inverse(m: str) -> str:
+        return m[:-1] if m.endswith("'") else m if m.endswith("2") else m + "'"
+
+    return " ".join(inverse(m) for m in reversed(moves.split()))
+
+
 METADATA_REFERENCES = {
     "graph_color": lambda m: json.dumps(m["possible_answer"]),
     "propositional_logic": lambda m: m["example_answer"],
-    "rubiks_cube": lambda m: m["example_correct_answer"],
+    # 3x3: the solver's solution; larger cubes store none ("") and the inverse scramble is one
+    "rubiks_cube": lambda m: m["example_correct_answer"] or inverse_cube_moves(m["scramble_moves"]),
 }
 NO_REFERENCE = {
     "boxnet": "no reference plan is stored in the metadata",
@@ -26,8 +35,6 @@ NO_REFERENCE = {
 # levels whose items carry no usable reference (the gold round trip skips them, counted)
 NO_REFERENCE_LEVELS = {
     "jugs": 'some items store \'["No solution"]\' (NOT_A_SOLUTION), which reasoning-gym scores 0',
-    "rubiks_cube": "cube_size > 3 (levels 1-4): no stored solution, and reasoning-gym's move parser "
-                   "cannot express the layer moves (`2B`, `3Rw`) a solution needs",
 }
 
 
@@ -43,7 +50,7 @@ def reference_answer(task: str, entry: dict[str, Any]) -> str | None:
             return None
         return str(entry["answer"])
     if task in METADATA_REFERENCES:
-        return METADATA_REFERENCES[task](entry["metadata"]) or None  # rubiks_cube > 3x3: ""
+        return METADATA_REFERENCES[task](entry["metadata"]) or None
     return None
 
 

@@ -5,11 +5,14 @@ Deliberate differences (DELIBERATE), each with its reason; everything else must 
 - untagged completions: no <answer> tag is a parse failure scored 0 (plus parse_failure=1),
   where some reasoning-gym scorers give score_answer(None) a floor (0.01);
 - game_of_life_halting: upstream gives 1.0 to any non-empty answer (scoring/overrides.py);
+- rubiks_cube: upstream's move parser drops layer moves (`2B`, `1Rw'`), so answers with them
+  (every solution of a 4x4+ cube) score differently (scoring/overrides.py);
 - a scorer that raises (prime_factorization on junk, ...) is 0 with score_failure=1; reasoning-gym
   would raise, which the comparison counts as 0 (the same reward), so it is not a difference.
 """
 
 import asyncio
+import re
 
 import pytest
 from reasoning_gym.utils import extract_answer
@@ -29,6 +32,7 @@ ITEMS = 2
 DELIBERATE = {
     "untagged": "no <answer> tag scores 0 (parse failure), not the scorer's floor for None",
     "game_of_life_halting": "upstream scorer rewards any non-empty answer (overrides.py)",
+    "rubiks_cube": "upstream drops layer moves such as 2B, so no 4x4+ solution could score (overrides.py)",
 }
 
 
@@ -94,7 +98,7 @@ def test_rubric_agrees_with_reasoning_gym(task, level, scorer):
     cases = []
     for k, row in enumerate(rows[:ITEMS]):
         gold = golds[k]
-        if gold is None:  # boxnet, rush_hour, rubiks_cube > 3x3: no reference to vary
+        if gold is None:  # boxnet, rush_hour: no reference to vary
             gold = "no reference"
         other = next((g for g in golds[k + 1:] + golds[:k] if g is not None and g != gold), _perturb(gold))
         for kind, text in completions(gold, other).items():
@@ -108,6 +112,8 @@ def test_rubric_agrees_with_reasoning_gym(task, level, scorer):
                 continue  # DELIBERATE["untagged"]
             if task == "game_of_life_halting" and rg == 1.0 and m["correct"] == 0.0:
                 continue  # DELIBERATE["game_of_life_halting"]
+            if task == "rubiks_cube" and re.search(r"(^|\s)\d", extract_answer(final_assistant_text(completion)) or ""):
+                continue  # DELIBERATE["rubiks_cube"]
             differ.append((kind, m["correct"], rg, m["status"]))
     assert not differ, differ[:6]
     assert any(m["correct"] == 1.0 for m in metrics) or all(g is None for g in golds[:ITEMS])

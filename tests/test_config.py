@@ -199,7 +199,7 @@ def test_unknown_key_in_override_and_inside_list_items(tmp_path):
     exp = write(tmp_path, "exp.yaml", "tasks: [x]\n")
     message = one_line_error(exp, ["trainng.max_steps=3"], configs_dir=tmp_path)
     assert message.startswith("unknown config key 'trainng'; did you mean 'training'?")
-    assert "valid top-level keys: model, tasks, data, rewards, training, vllm, logging" in message
+    assert "valid top-level keys: model, tasks, data, rewards, warmup, training, vllm, logging" in message
     for override in ("tasks=[{name: a, wieght: 2}]", "tasks[0].wieght=2"):
         message = one_line_error(exp, [override], configs_dir=tmp_path)
         assert message.startswith("unknown config key 'tasks[0].wieght'; did you mean 'tasks[0].weight'?"), message
@@ -446,12 +446,17 @@ def test_model_lora_and_tracker_kwargs():
     all_linear = load_config(None, ["experiment=leg_counting_qwen1.5b", "model.lora.enabled=true",
                                     "model.lora.target_modules=[all-linear]"])
     assert to_lora_config_kwargs(all_linear)["target_modules"] == "all-linear"
+    assert lora.bias == "none" and lora.task_type == "CAUSAL_LM"
+    biased = load_config(None, ["experiment=leg_counting_qwen1.5b", "model.lora.enabled=true", "model.lora.bias=lora_only"])
+    assert LoraConfig(**to_lora_config_kwargs(biased)).bias == "lora_only"
+    with pytest.raises(ConfigError, match=r"model\.lora\.bias must be one of none, all, lora_only \(got 'some'\)"):
+        load_config(None, ["experiment=leg_counting_qwen1.5b", "model.lora.enabled=true", "model.lora.bias=some"]).validate()
     assert to_model_init_kwargs(cfg) == {"dtype": "bfloat16"}
     sdpa = load_config(None, ["experiment=leg_counting_embedded_cpu", "model.attn_implementation=sdpa"])
     assert to_model_init_kwargs(sdpa) == {"dtype": "float32", "attn_implementation": "sdpa"}
     assert tracker_env(cfg) == {}
     wandb = load_config(GPU_EXP, ["logging.report_to=wandb", "logging.wandb_project=p"])
-    assert tracker_env(wandb) == {"WANDB_PROJECT": "p"}
+    assert tracker_env(wandb) == {"WANDB_PROJECT": "p", "WANDB_MODE": "online"}
 
 
 def test_resolve_resume_checkpoint(tmp_path):
@@ -482,7 +487,7 @@ def test_every_schema_field_is_typed_defaulted_and_documented():
             assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, f.name
             nested = [t for t in (f.type, *getattr(f.type, "__args__", ())) if dataclasses.is_dataclass(t)]
             todo += [t for t in nested if t not in seen]
-    assert len(seen) == 9
+    assert len(seen) == 11  # incl. WarmupConfig and CurriculumConfig
 
 
 def test_schema_imports_without_omegaconf():
@@ -533,3 +538,24 @@ def test_vf_vllm_command_comes_from_the_config():
     assert vf_vllm_args(emb)[2] == str(hf_model_dir()) == served_model_name(emb)
     with pytest.raises(RGVError, match="cannot be split into tensor-parallel groups"):
         vf_vllm_args(load_config(GPU_EXP, ["vllm.tensor_parallel_size=2"]), inference_gpus=3)
+
+
+def test_8bit_and_4bit_need_lora_the_trl_backend_and_bitsandbytes():
+    from rg_verifiers.errors import RGVError
+    from rg_verifiers.train.policy import quantization_config
+
+    base = ["experiment=leg_counting_qwen1.5b"]
+    with pytest.raises(ConfigError, match=r"model\.lora\.enabled must be true with model\.load_in_8bit"):
+        load_config(None, base + ["model.load_in_8bit=true", "training.backend=trl"]).validate()
+    with pytest.raises(ConfigError, match=r"training\.backend must be trl with model\.load_in_4bit"):
+        load_config(None, base + ["model.load_in_4bit=true", "model.lora.enabled=true"]).validate()
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        load_config(None, base + ["model.load_in_4bit=true", "model.load_in_8bit=true", "model.lora.enabled=true",
+                                  "training.backend=trl"]).validate()
+    ok = load_config(None, base + ["model.load_in_4bit=true", "model.lora.enabled=true", "training.backend=trl"]).validate()
+    if importlib.util.find_spec("bitsandbytes") is None:  # CPU machines: a line that says what to install
+        with pytest.raises(RGVError, match="pip install bitsandbytes"):
+            quantization_config(ok)
+    else:
+        q = quantization_config(ok)
+        assert q.load_in_4bit and q.bnb_4bit_quant_type == "nf4"

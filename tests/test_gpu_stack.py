@@ -21,6 +21,7 @@ def test_gpu_requirements_resolve_together(tmp_path, repo_root):
     assert versions["vllm"].startswith("0.10.")
     assert versions["verifiers"] == "0.1.9.post3"
     assert versions["deepspeed"] and versions["liger-kernel"] and versions["wandb"] and versions["transformers"]
+    assert versions["bitsandbytes"] == "0.47.0"
 
 
 def test_flash_attn_pin_exists(repo_root):

@@ -1,4 +1,5 @@
-"""game_of_life_halting's upstream scorer gives 1.0 to any non-empty answer; ours does not."""
+"""Upstream scorer bugs and their fixes (scoring/overrides.py): game_of_life_halting gives 1.0 to any
+non-empty answer; rubiks_cube drops layer moves, so no 4x4+ cube can be solved."""
 
 import dataclasses
 
@@ -21,3 +22,23 @@ def test_upstream_bug_and_fix():
     assert scorer.score_one(item(wrong)).score == 0.0
     assert scorer.score_one(item(entry["answer"])).score == 1.0
     assert scorer.score_one(item(entry["answer"].lower())).score == 1.0
+
+
+def test_rubiks_cube_layer_moves_are_dropped_upstream_and_kept_by_the_fix():
+    from rg_verifiers.references import reference_answer
+    from rg_verifiers.scoring.overrides import _expand_cube_moves
+
+    ds = create_dataset("rubiks_cube", size=6, seed=3, cube_size=4, min_scramble_steps=3, max_scramble_steps=6)
+    cfg = serialization.dumps({f.name: getattr(ds.config, f.name) for f in dataclasses.fields(ds.config)})
+    scorer = get_scorer()
+    for entry in ds:
+        assert entry["metadata"]["example_correct_answer"] == ""  # no stored solution for 4x4
+        undo = reference_answer("rubiks_cube", entry)  # the scramble undone
+        assert any(m[0].isdigit() for m in undo.split())
+        assert ds.score_answer(undo, entry) < 1.0  # the bug: layer moves vanish, the cube stays scrambled
+        item = ("rubiks_cube", cfg, serialization.dumps(entry), undo)
+        assert scorer.score_one(item).score == 1.0
+        assert scorer.score_one(item[:3] + ("U",)).score < 1.0  # a wrong answer still is not solved
+    # the upstream expansion is kept otherwise: a trailing count repeats a move
+    assert _expand_cube_moves("R2 2B 1Rw' U'2 22") == "R R 2B 1Rw' U' U'"
+    assert ds.expand_moves("R2 U'2") == "R R U' U'"

@@ -74,9 +74,9 @@ def test_lora_training_saves_an_adapter(tmp_path):
 
 @pytest.mark.parametrize("overrides,expected", [
     (["model.name_or_path=./no/such/model"], "does not exist"),
-    (["model.name_or_path=Some/UncachedModel"], "neither a local folder nor in the Hugging Face cache"),
     (["rewards=[corectness]"], "did you mean 'correctness'"),
     (["training.bf16=true"], "needs a GPU"),
+    (["model.load_in_4bit=true", "model.lora.enabled=true", "training.backend=trl"], "model.load_in_4bit needs a CUDA GPU"),
     (["training.backend=verifiers"], "training.backend=verifiers needs vLLM"),
     (["tasks=[{name: leg_countin}]"], "did you mean 'leg_counting'"),
     (["training.learnin_rate=1"], "learning_rate"),

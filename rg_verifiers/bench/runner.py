@@ -126,6 +126,7 @@ class Bench:
         self.generation = spec.generation
         self.request_names: dict[str, str] = {}  # label -> model name sent (discovered for NAME=URL)
         self.provenance: dict[tuple[str, str], dict] = {}  # (label, task) -> provenance.collect(...)
+        self.served: dict[str, dict] = {}  # label -> what its CPU server loaded (serve.Server.info)
 
     # -- preparation -------------------------------------------------------------------------
 
@@ -177,9 +178,15 @@ class Bench:
 
         env_args = rg_env_args({"config": t.config, "difficulty": t.difficulty, "seed": self.spec.seed}, self.spec.n)
         local = m.kind in ("embedded", "gguf", "hf", "lora")
+        if m.kind == "checkpoint":
+            from ..export import EXPORT_TYPE
+
+            quantization = EXPORT_TYPE.upper()  # known before its server starts: resumed files compare alike
+        else:
+            quantization = quantization_of(m.target) if local else None
         return collect(base_url=base_url or m.base_url, model=model or self.request_names.get(m.label) or m.request_name,
                        label=m.label, env_id=env_id_for(t.name), env_args=env_args, generation=self.generation,
-                       quantization=quantization_of(m.target) if local else None)
+                       quantization=quantization, served=self.served.get(m.label))
 
     def _models_with_work(self) -> list[ModelSpec]:
         return [m for m in self.spec.models if any(p.todo for p in self.pairs if p.model is m)]
@@ -405,12 +412,27 @@ class Bench:
         self.outcome.all_file = write_all_results(table, self.out, config=self._config(), timestamp=self.outcome.timestamp,
                                                   provenance=self._common_provenance(keys))
         if self.spec.plot:
-            from ..plotting import plot_results
+            self.write_charts()
 
+    def write_charts(self) -> None:
+        """`chart_<ts>.png` (+ heatmap) over every task, then `comparison_<task>_<ts>.png` per task:
+        the models side by side on that task alone, as the seed layout's benchmark wrote them."""
+        from ..plotting import plot_results
+        from ..results import _safe_name, load_results
+
+        ts = self.outcome.timestamp
+        # the results file as `rgv plot` reads it (provenance, series labels), not the in-memory table
+        try:
+            table = load_results([self.outcome.all_file])
+            self.outcome.charts = plot_results(table, self.out / f"chart_{ts}.png")
+        except Exception as exc:  # the results are written; a chart problem must not fail the run
+            self.outcome.warnings.append(f"charts not written: {type(exc).__name__}: {exc}")
+            return
+        for task in table.tasks:
             try:
-                self.outcome.charts = plot_results([self.outcome.all_file], self.out / f"chart_{self.outcome.timestamp}.png")
-            except Exception as exc:  # the results are written; a chart problem must not fail the run
-                self.outcome.warnings.append(f"charts not written: {type(exc).__name__}: {exc}")
+                self.outcome.charts += plot_results(table.reordered([task]), self.out / f"comparison_{_safe_name(task)}_{ts}.png")
+            except Exception as exc:
+                self.outcome.warnings.append(f"comparison chart of {task} not written: {type(exc).__name__}: {exc}")
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -435,10 +457,13 @@ class Bench:
 
         urls = {}
         for m in self._models_with_work():
-            if m.kind in ("embedded", "gguf"):  # before the progress display: served() has its own spinner
+            if m.kind in ("embedded", "gguf", "checkpoint"):  # before the progress display: served() has its own spinner
                 self.log_dir.mkdir(parents=True, exist_ok=True)
-                server = stack.enter_context(served(m.target, log_path=self.log_dir / f"llama_{m.label.replace('/', '_')}.log"))
+                # a checkpoint is asked for by its label, as vLLM serves a folder under its path
+                server = stack.enter_context(served(m.target, alias=m.label if m.kind == "checkpoint" else None,
+                                                    log_path=self.log_dir / f"llama_{m.label.replace('/', '_')}.log"))
                 urls[m.label] = (server.base_url, server.model)
+                self.served[m.label] = server.info
         return urls
 
     def _make_progress(self) -> None:

@@ -7,7 +7,10 @@ A model string is one of
   else the one model it serves (GET /models). `NAME=MODEL@http://...` names the model outright
   (an endpoint serving several models);
 - a Hugging Face id or a local checkpoint folder: vLLM on local GPUs (`bench.servers`);
-  a folder with `adapter_config.json` is a LoRA adapter served on its base model.
+  a folder with `adapter_config.json` is a LoRA adapter served on its base model. On a machine
+  that cannot run vLLM (no GPU, or no vLLM), a local folder is served on CPU instead, like
+  `rgv eval -m DIR`: exported to GGUF f32 (an adapter merged into its base first) and served by
+  llama.cpp (kind `checkpoint`); a hub id still needs a GPU or an endpoint.
 Everything is validated here, before any environment, server or request exists, so a typo
 costs one line and no waiting.
 """
@@ -32,8 +35,8 @@ LOCAL_KINDS = ("hf", "lora")  # served by vLLM on this machine's GPUs
 @dataclass(frozen=True)
 class ModelSpec:
     label: str  # name in results, file names and charts (as given; NAME of NAME=URL)
-    kind: str  # embedded | gguf | endpoint | hf | lora
-    target: Optional[str] = None  # gguf path, HF id / checkpoint dir, the LoRA base model, MODEL of NAME=MODEL@URL
+    kind: str  # embedded | gguf | checkpoint | endpoint | hf | lora
+    target: Optional[str] = None  # gguf path, HF id / checkpoint dir (hf, checkpoint), the LoRA base model, MODEL of NAME=MODEL@URL
     base_url: Optional[str] = None  # endpoint only
     lora_path: Optional[str] = None
     lora_rank: Optional[int] = None
@@ -205,6 +208,36 @@ def _lora_spec(text: str, path: Path, adapter: Path) -> ModelSpec:
                      lora_rank=int(rank) if isinstance(rank, int) else None)
 
 
+def local_folder(m: ModelSpec) -> Optional[str]:
+    """The checkpoint or adapter folder of a local model spec; None for a hub id."""
+    if m.kind == "lora":
+        return m.lora_path
+    if m.kind == "hf" and m.target and Path(m.target).is_dir():
+        return m.target
+    return None
+
+
+def place_checkpoints(models: list[ModelSpec]) -> list[ModelSpec]:
+    """Local checkpoint folders go to the llama.cpp CPU server where vLLM cannot run, checked now
+    (config, architecture, an adapter's base model) so a bad folder costs one line, not a wait."""
+    if not any(local_folder(m) for m in models):
+        return models
+    from .servers import local_serving_problem
+
+    if local_serving_problem() is None:
+        return models
+    from ..export import inspect_checkpoint
+
+    out = []
+    for m in models:
+        folder = local_folder(m)
+        if folder:
+            inspect_checkpoint(folder)
+            m = ModelSpec(label=m.label, kind="checkpoint", target=folder)
+        out.append(m)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # tasks
 
@@ -324,6 +357,7 @@ def build_spec(cli: dict, config_file: Optional[str | Path] = None) -> BenchSpec
         spec.gpus = _int("gpus", spec.gpus, 1)
     spec.generation  # noqa: B018 -- validates temperature and top_p (one line if not)
     spec.output_dir = Path(spec.output_dir)
+    spec.models = place_checkpoints(spec.models)
     if spec.shard is not None:
         spec.shard = parse_shard(spec.shard)
         shard_pairs([m.label for m in models], [t.name for t in tasks], *spec.shard)  # K <= pairs, one line if not

@@ -6,6 +6,7 @@ stays importable from a bare environment install.
 
 from .schema import (
     ConfigError,
+    CurriculumConfig,
     DataConfig,
     ExperimentConfig,
     LoggingConfig,
@@ -15,6 +16,7 @@ from .schema import (
     TaskSpec,
     TrainingConfig,
     VLLMServerConfig,
+    WarmupConfig,
     field_help,
     validate,
 )
@@ -33,6 +35,7 @@ _LOADER_NAMES = {
 
 __all__ = [
     "ConfigError",
+    "CurriculumConfig",
     "DataConfig",
     "ExperimentConfig",
     "LoggingConfig",
@@ -42,6 +45,7 @@ __all__ = [
     "TaskSpec",
     "TrainingConfig",
     "VLLMServerConfig",
+    "WarmupConfig",
     "field_help",
     "validate",
     *sorted(_LOADER_NAMES),

@@ -180,14 +180,20 @@ def to_lora_config_kwargs(cfg: ExperimentConfig) -> dict[str, Any] | None:
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=_target_modules(cfg),
-        task_type="CAUSAL_LM",
+        bias=lora.bias,
+        task_type=lora.task_type,
     )
 
 
 def tracker_env(cfg: ExperimentConfig) -> dict[str, str]:
     """Environment variables the chosen tracker reads (neither trainer takes a wandb project argument)."""
     lg = cfg.logging
-    return {"WANDB_PROJECT": lg.wandb_project} if lg.report_to == "wandb" and lg.wandb_project else {}
+    if not lg.enabled or lg.report_to != "wandb":
+        return {}
+    env = {"WANDB_MODE": lg.mode}
+    if lg.project or lg.wandb_project:
+        env["WANDB_PROJECT"] = lg.project or lg.wandb_project
+    return env
 
 
 def optimizer_steps(cfg: ExperimentConfig, num_processes: int | None = None) -> int:
@@ -208,7 +214,7 @@ def _common_trainer_kwargs(cfg: ExperimentConfig, world: int) -> dict[str, Any]:
     return dict(
         output_dir=t.output_dir,
         run_name=cfg.logging.run_name,
-        report_to=cfg.logging.report_to,
+        report_to=cfg.logging.report_to if cfg.logging.enabled else "none",
         seed=t.seed,
         max_steps=optimizer_steps(cfg, world),
         learning_rate=t.learning_rate,

@@ -16,6 +16,8 @@ REQUIRED = "???"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 BACKENDS = ("auto", "verifiers", "trl")
 REPORT_TO = ("none", "tensorboard", "wandb")
+LORA_BIAS = ("none", "all", "lora_only")
+WANDB_MODES = ("online", "offline", "disabled")
 
 
 class ConfigError(RGVError):
@@ -32,6 +34,13 @@ class LoraSettings:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         metadata={"help": "Module names to wrap; ['all-linear'] means every linear layer (peft's shortcut)."},
     )
+    bias: str = field(
+        default="none",
+        metadata={"help": f"Which biases train with the adapters (peft LoraConfig.bias), one of {LORA_BIAS}."},
+    )
+    task_type: str = field(
+        default="CAUSAL_LM", metadata={"help": "peft task type; GRPO trains causal LMs, so CAUSAL_LM is the one that fits."}
+    )
 
 
 @dataclass
@@ -43,12 +52,27 @@ class ModelConfig:
             "wheel, so CPU runs need no download."
         },
     )
+    revision: str | None = field(
+        default=None,
+        metadata={"help": "Hub revision (branch, tag or commit) of a hub id; None = the default branch."},
+    )
     dtype: str = field(default="auto", metadata={"help": f"Weight dtype, one of {DTYPES}."})
     attn_implementation: str | None = field(
         default=None,
         metadata={"help": "e.g. 'sdpa', 'flash_attention_2', 'eager'; None lets transformers choose."},
     )
     lora: LoraSettings = field(default_factory=LoraSettings, metadata={"help": "LoRA adapter settings."})
+    load_in_8bit: bool = field(
+        default=False,
+        metadata={
+            "help": "Load the frozen base weights in 8 bits (bitsandbytes; CUDA only) and train LoRA adapters on "
+            "them: needs model.lora.enabled and the trl backend."
+        },
+    )
+    load_in_4bit: bool = field(
+        default=False,
+        metadata={"help": "As load_in_8bit with 4-bit NF4 weights (QLoRA); bf16 compute."},
+    )
 
 
 @dataclass
@@ -80,6 +104,65 @@ class DataConfig:
 class RewardSpec:
     name: str = field(default=REQUIRED, metadata={"help": "Reward function name from the reward registry."})
     weight: float = field(default=1.0, metadata={"help": "Weight of this reward in the rubric (> 0)."})
+
+
+@dataclass
+class WarmupConfig:
+    """Supervised format warm-up, run before GRPO (both backends).
+
+    The policy learns to write `<answer>{reference}</answer>` for TRAIN-split questions (loss on the
+    completion only; TRL's SFTTrainer). A small model that never writes the tag gives GRPO no
+    correctness signal; a few supervised steps teach the format, and GRPO then optimises the
+    task's score. Evaluations: `eval_step_0.json` before the warm-up, `eval_warmup.json` right
+    after it (the README reports the two stages separately).
+    """
+
+    enabled: bool = field(default=False, metadata={"help": "Run the warm-up stage before GRPO."})
+    max_steps: int = field(default=20, metadata={"help": "Optimizer steps of the warm-up."})
+    learning_rate: float = field(
+        default=1e-3,
+        metadata={"help": "Peak LR of the warm-up (LoRA adapters want ~1e-3; full fine-tuning ~3e-5)."},
+    )
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "Examples per device per step."})
+    lora: bool = field(
+        default=True,
+        metadata={
+            "help": "Train rank-`lora_r` adapters on every linear layer and merge them into the weights "
+            "afterwards (GRPO then starts from plain weights, with or without its own model.lora)."
+        },
+    )
+    lora_r: int = field(default=16, metadata={"help": "Rank of the warm-up adapters (alpha = 2 x r)."})
+    max_examples: int | None = field(
+        default=None,
+        metadata={"help": "Train-split examples the warm-up may use; None = the whole train split."},
+    )
+
+
+@dataclass
+class CurriculumConfig:
+    """Adaptive difficulty per task (both backends; rg_verifiers/train/curriculum.py): a task's
+    curriculum level rises when its rolling train accuracy passes `raise_threshold` (and falls below
+    `lower_threshold`, when set). Training items are drawn at the task's current level; the eval split
+    stays the one the env built (fixed, at the task's `difficulty`)."""
+
+    enabled: bool = field(default=False, metadata={"help": "Adapt each task's curriculum level during training."})
+    start_level: int = field(
+        default=0, metadata={"help": "Level a task starts at when it sets no `difficulty` of its own (0 = easiest)."}
+    )
+    max_level: int | None = field(
+        default=None, metadata={"help": "Highest level to reach; None = the task's top usable curriculum level."}
+    )
+    raise_threshold: float = field(
+        default=0.8,
+        metadata={"help": "Rolling train accuracy (share of rollouts scoring 1.0) that moves a task up one level."},
+    )
+    lower_threshold: float | None = field(
+        default=None, metadata={"help": "Rolling accuracy below which a task moves down one level; None never lowers."}
+    )
+    window: int = field(
+        default=32,
+        metadata={"help": "Rollouts of a task in the rolling window; counted afresh after every level change."},
+    )
 
 
 @dataclass
@@ -172,6 +255,16 @@ class TrainingConfig:
     max_concurrent: int = field(
         default=1024, metadata={"help": "Max concurrent rollout requests to the inference server."}
     )
+    log_completions: bool = field(
+        default=False,
+        metadata={
+            "help": "Write every training rollout (question, completion, each reward) to <output_dir>/completions.jsonl "
+            "and print two per step."
+        },
+    )
+    curriculum: CurriculumConfig = field(
+        default_factory=CurriculumConfig, metadata={"help": "Adaptive curriculum (per task difficulty level)."}
+    )
 
 
 @dataclass
@@ -235,8 +328,18 @@ class LoggingConfig:
         default="none", metadata={"help": f"One of {REPORT_TO}; 'none' and 'tensorboard' work offline."}
     )
     run_name: str = field(default="rgv-grpo", metadata={"help": "Run name for trackers and the output dir."})
-    wandb_project: str | None = field(
+    enabled: bool = field(
+        default=True, metadata={"help": "False turns every tracker off (report_to none); metrics.jsonl is always written."}
+    )
+    project: str | None = field(
         default=None, metadata={"help": "W&B project (exported as WANDB_PROJECT) when report_to=wandb."}
+    )
+    mode: str = field(
+        default="online",
+        metadata={"help": f"W&B mode (WANDB_MODE), one of {WANDB_MODES}; offline writes ./wandb for `wandb sync`."},
+    )
+    wandb_project: str | None = field(
+        default=None, metadata={"help": "Older name of `project` (used when `project` is unset)."}
     )
 
 
@@ -250,6 +353,9 @@ class ExperimentConfig:
     rewards: list[RewardSpec] = field(
         default_factory=lambda: [RewardSpec(name="correctness", weight=1.0)],
         metadata={"help": "Weighted reward functions forming the rubric."},
+    )
+    warmup: WarmupConfig = field(
+        default_factory=WarmupConfig, metadata={"help": "Supervised format warm-up before GRPO."}
     )
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"help": "GRPO trainer settings."})
     vllm: VLLMServerConfig = field(
@@ -288,6 +394,18 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
             "must be a non-empty list of module names",
             m.lora.target_modules,
         )
+        one_of("model.lora.bias", m.lora.bias, LORA_BIAS)
+        one_of("model.lora.task_type", m.lora.task_type, ("CAUSAL_LM",))
+
+    if m.load_in_8bit or m.load_in_4bit:
+        bits = "model.load_in_8bit" if m.load_in_8bit else "model.load_in_4bit"
+        need(not (m.load_in_8bit and m.load_in_4bit), "model.load_in_4bit", "cannot be combined with load_in_8bit", True)
+        need(m.lora.enabled, "model.lora.enabled", f"must be true with {bits} (quantized weights do not train; "
+             "adapters on them do)", m.lora.enabled)
+        # RLTrainer pushes the merged weights to vLLM parameter by parameter: quantized tensors do not fit there
+        need(cfg.training.backend == "trl", "training.backend", f"must be trl with {bits}", cfg.training.backend)
+        need(not cfg.warmup.enabled, "warmup.enabled", f"must be false with {bits} (the warm-up merges its adapters "
+             "into the base weights)", cfg.warmup.enabled)
 
     need(len(cfg.tasks) > 0, "tasks", "needs at least one task", cfg.tasks)
     seen: set[str] = set()
@@ -355,12 +473,33 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         t.resume_from_checkpoint,
     )
 
+    w = cfg.warmup
+    if w.enabled:
+        for name in ("max_steps", "learning_rate", "per_device_train_batch_size", "lora_r"):
+            need(getattr(w, name) > 0, f"warmup.{name}", "must be > 0", getattr(w, name))
+        need(w.max_examples is None or w.max_examples > 0, "warmup.max_examples", "must be > 0 or null", w.max_examples)
+    _validate_curriculum(t.curriculum, need)
+
     one_of("logging.report_to", lg.report_to, REPORT_TO)
+    one_of("logging.mode", lg.mode, WANDB_MODES)
     need(bool(lg.run_name), "logging.run_name", "is required", lg.run_name)
 
     if problems:
         raise ConfigError("invalid config: " + "; ".join(problems))
     return cfg
+
+
+def _validate_curriculum(c: CurriculumConfig, need) -> None:
+    if not c.enabled:
+        return
+    key = "training.curriculum"
+    need(c.start_level >= 0, f"{key}.start_level", "must be >= 0", c.start_level)
+    need(c.max_level is None or c.max_level >= c.start_level, f"{key}.max_level", "must be >= start_level or null",
+         c.max_level)
+    need(0 < c.raise_threshold <= 1, f"{key}.raise_threshold", "must be in (0, 1]", c.raise_threshold)
+    need(c.lower_threshold is None or 0 <= c.lower_threshold < c.raise_threshold, f"{key}.lower_threshold",
+         "must be in [0, raise_threshold) or null", c.lower_threshold)
+    need(c.window > 0, f"{key}.window", "must be > 0", c.window)
 
 
 def field_help(cls: type) -> dict[str, str]:

@@ -39,11 +39,33 @@ class MetricsFileCallback(TrainerCallback):
                 f.write(json.dumps({"step": state.global_step, "time": time.time(), **logs}) + "\n")
 
 
-class FixedEvalCallback(TrainerCallback):
-    """Step-0 baseline, every `eval_steps`, and the final step, on the same eval rows."""
+def log_eval_to_wandb(report: dict) -> None:
+    """The fixed eval into the active W&B run too, on the trainers' step axis (WandbCallback logs
+    train/global_step with every line). Trainer.log cannot carry it: GRPOTrainer.log would flush the
+    step's half-collected train metrics into it."""
+    import sys
 
-    def __init__(self, rows, make_generate, out_dir: str, eval_steps: int | None):
+    wandb = sys.modules.get("wandb")  # only when a tracker imported it; never imports it here
+    if wandb is None or getattr(wandb, "run", None) is None:
+        return
+    values = {"eval/accuracy": report["accuracy"], "eval/parse_failure_rate": report["parse_failure_rate"],
+              "train/global_step": report["step"]}
+    for task, r in report.get("per_task", {}).items():
+        values[f"eval/{task}/accuracy"] = r["accuracy"]
+    if report.get("stage") == "warmup":
+        values = {("eval_warmup/" + k[5:] if k.startswith("eval/") else k): v for k, v in values.items()}
+    wandb.log(values)
+
+
+class FixedEvalCallback(TrainerCallback):
+    """Step 0, every `eval_steps`, and the final step, on the same eval rows.
+
+    Step 0 is the baseline, or with `after_warmup` the warmed-up model (eval_warmup.json; the
+    warm-up stage wrote the baseline before it trained)."""
+
+    def __init__(self, rows, make_generate, out_dir: str, eval_steps: int | None, after_warmup: bool = False):
         self.rows, self.make_generate, self.out_dir, self.eval_steps = rows, make_generate, out_dir, eval_steps
+        self.after_warmup = after_warmup
         self.done: set[int] = set()
         self.console = Console(stderr=True)
 
@@ -51,10 +73,17 @@ class FixedEvalCallback(TrainerCallback):
         if state.global_step in self.done or not self.rows:
             return
         self.done.add(state.global_step)
-        with self.console.status(f"evaluating {len(self.rows)} fixed eval items at step {state.global_step} ..."):
-            report = evaluate_rows(self.rows, self.make_generate(model), state.global_step)
+        step = state.global_step
+        stage = ("warmup" if self.after_warmup else "baseline") if step == 0 else "grpo"
+        with self.console.status(f"evaluating {len(self.rows)} fixed eval items at step {step} ..."):
+            report = evaluate_rows(self.rows, self.make_generate(model), step, stage=stage)
         path = write_eval(self.out_dir, report)
-        self.console.print(f"eval step {state.global_step}: accuracy {report['accuracy']:.3f}, "
+        baseline = Path(self.out_dir) / "eval_results" / "eval_step_0.json"
+        if stage == "warmup" and baseline.is_file():  # written before the trainer (and its tracker) started
+            log_eval_to_wandb(json.loads(baseline.read_text()))
+        log_eval_to_wandb(report)
+        what = "after warm-up" if stage == "warmup" else f"step {step}"
+        self.console.print(f"eval {what}: accuracy {report['accuracy']:.3f}, "
                            f"parse failures {report['parse_failure_rate']:.2f} -> {path}", markup=False)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):

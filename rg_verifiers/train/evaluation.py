@@ -18,7 +18,9 @@ from ..rewards import score_results
 Generate = Callable[[Sequence[list[dict]]], list[str]]
 
 
-def evaluate_rows(rows: Sequence[dict], generate: Generate, step: int) -> dict:
+def evaluate_rows(rows: Sequence[dict], generate: Generate, step: int, stage: str = "grpo") -> dict:
+    """`stage`: "baseline" (the model before any training), "warmup" (right after the warm-up,
+    before GRPO step 1) or "grpo" (after GRPO step `step`)."""
     prompts = [r["prompt"] for r in rows]
     texts = generate(prompts)
     completions = [[{"role": "assistant", "content": t}] for t in texts]
@@ -32,15 +34,16 @@ def evaluate_rows(rows: Sequence[dict], generate: Generate, step: int) -> dict:
         return {"n": len(rs), "accuracy": statistics.fmean(r.score for r in rs),
                 "parse_failure_rate": statistics.fmean(r.status == "parse_failure" for r in rs)}
 
-    return {"step": step, **summary(results), "per_task": {t: summary(rs) for t, rs in sorted(per_task.items())},
+    return {"step": step, "stage": stage, **summary(results), "per_task": {t: summary(rs) for t, rs in sorted(per_task.items())},
             "samples": [{"task": i["rg_task"], "completion": t, "score": r.score} for i, t, r in list(zip(infos, texts, results))[:3]]}
 
 
 def write_eval(out_dir: str | Path, report: dict) -> Path:
     folder = Path(out_dir) / "eval_results"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"eval_step_{report['step']}.json"
-    tmp = path.with_suffix(".json.tmp")
+    name = "eval_warmup.json" if report.get("stage") == "warmup" else f"eval_step_{report['step']}.json"
+    path = folder / name
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1))
     os.replace(tmp, path)
     return path

@@ -11,6 +11,7 @@ that is started serves the model name, port and weight-sync port the trainer use
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from ..config import ExperimentConfig
 from ..embedded import hf_model_dir, is_embedded
@@ -56,6 +57,8 @@ def vf_vllm_args(cfg: ExperimentConfig, inference_gpus: int = 1, host: str | Non
             "--data-parallel-size", str(data_parallel_size(cfg, inference_gpus)),
             "--gpu-memory-utilization", str(v.gpu_memory_utilization),
             "--max-model-len", str(v.max_model_len or t.max_prompt_length + t.max_completion_length)]
+    if cfg.model.revision and not Path(cfg.model.name_or_path).expanduser().exists():
+        args += ["--revision", cfg.model.revision]
     if cfg.model.dtype != "auto":
         args += ["--dtype", cfg.model.dtype]  # sampling logprobs in the dtype the trainer computes them in
     if v.enforce_eager:

@@ -19,7 +19,26 @@ def model_init_kwargs(cfg: ExperimentConfig, cuda: bool) -> dict:
         init["dtype"] = torch.float32
     elif init.get("dtype") != "auto":
         init["dtype"] = getattr(torch, init["dtype"])
+    if cfg.model.load_in_8bit or cfg.model.load_in_4bit:
+        init["quantization_config"] = quantization_config(cfg)
     return init
+
+
+def quantization_config(cfg: ExperimentConfig):
+    """bitsandbytes 8-bit or 4-bit NF4 (QLoRA's recipe: double quantization, bf16 compute)."""
+    import importlib.util
+
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    from ..errors import RGVError
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise RGVError("model.load_in_8bit/load_in_4bit need bitsandbytes: pip install bitsandbytes (GPU machines)")
+    if cfg.model.load_in_8bit:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
 
 
 def policy_facts(model) -> dict:

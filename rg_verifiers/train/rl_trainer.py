@@ -12,6 +12,7 @@ import statistics
 from collections import defaultdict
 
 import verifiers as vf
+from datasets import Dataset
 from verifiers.rl.trainer import trainer as rl_module  # vf_backend swaps two names in it
 from verifiers.rl.trainer.orchestrator import Orchestrator
 
@@ -27,15 +28,57 @@ class RGVRLConfig(vf.RLConfig):
         return d
 
 
+class _RecordingEnv:
+    """The env as the Orchestrator sees it, keeping the rollout states of the last `generate`.
+
+    `generate` returns rollouts grouped and sorted by example_id, not in the batch's row order, and a
+    Batch keeps only reward lists: a state, with its own info and metrics, is the one faithful
+    pairing of a rollout with its task and curriculum level.
+    """
+
+    def __init__(self, env):
+        object.__setattr__(self, "_env", env)
+        object.__setattr__(self, "states", [])
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+    def __setattr__(self, name, value):
+        if name == "states":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._env, name, value)
+
+    async def generate(self, *args, **kwargs):
+        out = await self._env.generate(*args, **kwargs)
+        self.states = list(out["state"])
+        return out
+
+
 class RGVOrchestrator(Orchestrator):
-    def __init__(self, *args, resume: bool = False, reward_names: tuple = (), **kwargs):
+    def __init__(self, *args, resume: bool = False, reward_names: tuple = (), curriculum=None, completion_log=None,
+                 **kwargs):
+        self.completion_log = completion_log  # before super().__init__: it may start generating batch 0
         super().__init__(*args, **kwargs)
-        self.resume, self.reward_names = resume, reward_names
+        self.resume, self.reward_names, self.curriculum = resume, reward_names, curriculum
         self.failures: dict[int, str] = {}
+        self.env = _RecordingEnv(self.env)
+
+    def get_dataset_slice(self, batch_id: int):
+        if self.curriculum is None:
+            return super().get_dataset_slice(batch_id)
+        n = self.prompts_per_batch
+        rows = self.curriculum.draw([(batch_id * n + i) % self.curriculum.num_slots for i in range(n)], step=batch_id + 1)
+        # distinct example ids in row order: generate() groups rollouts by example_id
+        rows = [{**r, "example_id": batch_id * n + i} for i, r in enumerate(rows)]
+        return self.env._format_dataset(Dataset.from_list(rows))
 
     def submit_batch(self, batch_id: int):
         if self.resume and batch_id == 0:
-            return  # RLTrainer.__init__ asks for batch 0; RGVRLTrainer asks for the resumed step's batch
+            # RLTrainer.__init__ asks for batch 0 with the server's stale weights; RGVRLTrainer asks for
+            # the step's batch once it pushed its own (the resumed step's, or batch 0 after a warm-up)
+            self.resume = False
+            return
         super().submit_batch(batch_id)
 
     async def generate_batch(self, batch_id: int):
@@ -50,7 +93,22 @@ class RGVOrchestrator(Orchestrator):
                 why = ("no rollout came back with token ids and logprobs: every prompt was longer than the "
                        "server's --max-model-len allows with training.max_completion_length, or the server is not vf-vllm")
             self.failures[batch_id] = why
-        batch.metrics_dict.update(self._training_metrics(batch, len(errors)))
+        states = self.env.states
+        batch.metrics_dict.update(self._training_metrics(batch, len(errors), states))
+        if self.completion_log is not None:
+            self.completion_log.write(
+                batch_id + 1, [_get(s, "prompt") for s in states], [_get(s, "completion") for s in states],
+                [_get(s, "info") or {} for s in states],
+                {name: [float((_get(s, "metrics") or {}).get(name, 0.0)) for s in states] for name in self.reward_names},
+                total=[_get(s, "reward") for s in states])
+        if self.curriculum is not None:
+            from .curriculum import LEVEL_KEY
+
+            # a failed request says nothing about the policy's accuracy
+            results = [(info["rg_task"], info.get(LEVEL_KEY), correct == 1.0) for info, correct, error in
+                       ((_get(s, "info") or {}, (_get(s, "metrics") or {}).get("correct"), _get(s, "error")) for s in states)
+                       if error is None and correct is not None and "rg_task" in info]
+            self.curriculum.report(results, step=batch_id + 1)
         return batch
 
     def get_batch(self, batch_id: int):
@@ -59,7 +117,7 @@ class RGVOrchestrator(Orchestrator):
             raise RGVError(f"batch {batch_id} has no trainable tokens: {self.failures[batch_id]}")
         return batch
 
-    def _training_metrics(self, batch, n_errors: int) -> dict[str, float]:
+    def _training_metrics(self, batch, n_errors: int, states: list) -> dict[str, float]:
         """The TRL backend's metric names (metrics.jsonl is the same file whichever backend ran)."""
         rewards = batch.rewards_dict.get("reward") or []
         out: dict[str, float] = {"rollout_error_rate": n_errors / max(1, len(batch.errors))}
@@ -74,15 +132,16 @@ class RGVOrchestrator(Orchestrator):
                 out[f"rewards/{name}/std"] = statistics.pstdev(values)
         if batch.rewards_dict.get("parse_failure"):
             out["parse_failure"] = statistics.fmean(batch.rewards_dict["parse_failure"])
-        # rollouts are the batch's prompts repeated rollouts_per_example times, in order
+        # a prompt's rollouts share its example_id (generate() returns them grouped, sorted by it)
         groups: dict[int, list[float]] = defaultdict(list)
-        prompts = len(rewards) // self.rollouts_per_example
-        for i, r in enumerate(rewards):
-            groups[i % prompts if prompts else 0].append(r)
+        for state, r in zip(states, rewards):
+            groups[_get(state, "example_id", 0)].append(r)
         out["frac_reward_zero_std"] = statistics.fmean(float(max(g) == min(g)) for g in groups.values())
         by_task: dict[str, list[float]] = defaultdict(list)
-        for info, score in zip(self._batch_infos(batch_id=batch.batch_id), batch.rewards_dict.get("correct") or []):
-            by_task[info["rg_task"]].append(score)
+        for state in states:
+            info, score = _get(state, "info") or {}, (_get(state, "metrics") or {}).get("correct")
+            if score is not None and "rg_task" in info:
+                by_task[info["rg_task"]].append(score)
         for task, scores in by_task.items():
             out[f"task_reward/{task}"] = statistics.fmean(scores)
         lengths = [len(self.processing_class.encode(_text(c), add_special_tokens=False)) for c in batch.completions]
@@ -91,31 +150,50 @@ class RGVOrchestrator(Orchestrator):
                         "completions/max_length": max(lengths)})
         return out
 
-    def _batch_infos(self, batch_id: int) -> list[dict]:
-        rows = self.get_dataset_slice(batch_id)
-        return [rows[i]["info"] for i in range(len(rows))] * self.rollouts_per_example
-
 
 class RGVRLTrainer(vf.RLTrainer):
-    def __init__(self, *args, resume_step: int = 0, **kwargs):
+    def __init__(self, *args, resume_step: int = 0, push_first: bool = False, curriculum=None, **kwargs):
+        self.curriculum = curriculum  # rank 0's (the Orchestrator's); None on the other ranks
         super().__init__(*args, **kwargs)
-        self.resume_step = resume_step
+        # the step whose batch must wait for the trainer's weights (resume, warm-up); None: no wait
+        self.push_at = resume_step if (resume_step or push_first) else None
         self.server_policy_step = -1  # global_step whose weights the server holds (-1: unknown)
 
     def training_step(self, model, *args, **kwargs):
-        if self.resume_step and self.state.global_step == self.resume_step:
-            # first step after a resume: push the resumed weights, then generate this step's batch
+        if self.push_at is not None and self.state.global_step == self.push_at:
+            # first step after a resume or a warm-up: push the weights, then generate this step's batch
             self.update_vllm()
             if self.orchestrator:
                 self.orchestrator.submit_batch(self.state.global_step)
-            self.resume_step = 0
+            self.push_at = None
         return super().training_step(model, *args, **kwargs)
+
+    def log(self, logs, start_time=None):
+        if self.curriculum is not None:
+            logs = {**logs, **self.curriculum.level_logs(self.state.global_step)}
+        super().log(logs, start_time)
 
     def update_vllm(self):
         if self.state.global_step == self.server_policy_step:
             return  # pushed for an evaluation at this step already
-        super().update_vllm()
-        self.server_policy_step = self.state.global_step
+        step = self.state.global_step
+        if step == 0 and self.push_at == 0:
+            # RLTrainer never pushes at step 0 (the server started with the same weights); after a warm-up
+            # it did not, so the push runs as if at a later step
+            self.state.global_step = 1
+        try:
+            super().update_vllm()
+        finally:
+            self.state.global_step = step
+        self.server_policy_step = step
+
+
+def _get(state, key: str, default=None):
+    try:
+        value = state.get(key)
+    except Exception:  # verifiers' State forwards some keys to its input and may raise for others
+        return default
+    return default if value is None else value
 
 
 def _text(completion) -> str:

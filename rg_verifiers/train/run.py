@@ -38,13 +38,28 @@ def select_backend(cfg: ExperimentConfig) -> tuple[str, str]:
     if not cuda:
         if t.bf16:
             raise RGVError("training.bf16=true needs a GPU; on CPU set training.bf16=false")
+        if cfg.model.load_in_8bit or cfg.model.load_in_4bit:
+            bits = 8 if cfg.model.load_in_8bit else 4
+            raise RGVError(f"model.load_in_{bits}bit needs a CUDA GPU (bitsandbytes); on CPU set it to false")
         if cfg.model.attn_implementation == "flash_attention_2":
             raise RGVError("model.attn_implementation=flash_attention_2 needs a GPU; on CPU use sdpa or leave it unset")
     return backend, why
 
 
-def resolve_model(name: str) -> str:
-    """A local folder for either backend; never downloads (pre-fetch hub models yourself)."""
+# what from_pretrained needs (weights, configs, tokenizer), not the extra formats many repos also hold
+MODEL_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.py", "*.jinja"]
+
+
+def _prefetch_hint(name: str, revision: str | None) -> str:
+    rev = f" --revision {revision}" if revision else ""
+    return (f"pre-fetch it on a machine with network (`hf download {name}{rev}`, into the same HF_HOME) "
+            f"or give a local folder")
+
+
+def resolve_model(name: str, revision: str | None = None, console=None) -> str:
+    """A local folder for either backend: the embedded model, a folder, or a hub id from the Hugging
+    Face cache, downloaded first when it is not there (HF_HOME, HF_TOKEN and HF_ENDPOINT apply as
+    usual; HF_HUB_OFFLINE=1 never downloads)."""
     if is_embedded(name):
         return str(hf_model_dir())
     path = Path(name).expanduser()
@@ -54,22 +69,105 @@ def resolve_model(name: str) -> str:
         return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") != 1:
         raise RGVError(f"model path {name!r} does not exist")
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
+                                        RepositoryNotFoundError, RevisionNotFoundError)
 
-    cached = try_to_load_from_cache(name, "config.json")
-    if not isinstance(cached, str):
-        raise RGVError(f"model {name!r} is neither a local folder nor in the Hugging Face cache; "
-                       f"download it first (`huggingface-cli download {name}`) or give a local path")
-    return str(Path(cached).parent)
+    try:
+        return snapshot_download(name, revision=revision, allow_patterns=MODEL_FILES, local_files_only=True)
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise RGVError(f"model {name!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE "
+                       f"is set: {_prefetch_hint(name, revision)}")
+    from rich.console import Console
+
+    try:
+        with (console or Console(stderr=True)).status(f"downloading {name} from {constants.ENDPOINT} ..."):
+            return snapshot_download(name, revision=revision, allow_patterns=MODEL_FILES)
+    except GatedRepoError:
+        raise RGVError(f"model {name!r} is gated: accept its licence on the hub and set HF_TOKEN (e.g. in .env)") from None
+    except RepositoryNotFoundError:
+        raise RGVError(f"model {name!r} is not on the hub (or is private: set HF_TOKEN); check the id") from None
+    except RevisionNotFoundError:
+        raise RGVError(f"model {name!r} has no revision {revision!r} (model.revision)") from None
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:  # network down, hub unreachable, timeouts
+        why = " ".join(str(e).split())[:200] or type(e).__name__
+        raise RGVError(f"model {name!r} is not in the Hugging Face cache and {constants.ENDPOINT} could not be "
+                       f"reached ({why}): {_prefetch_hint(name, revision)}") from None
 
 
 def build_env(cfg: ExperimentConfig):
     from ..env import load_rg_environment
 
-    specs = [{"name": t.name, "weight": t.weight, "config": dict(t.config), "difficulty": t.difficulty} for t in cfg.tasks]
+    from ..tasks import task_info
+
+    c = cfg.training.curriculum
+
+    def eval_level(t):
+        # with a curriculum the fixed eval split is at each task's start level, where training begins
+        # (a task without levels is left to the curriculum's own one-line error)
+        if t.difficulty is not None or not c.enabled or not task_info(t.name).difficulty_levels:
+            return t.difficulty
+        return c.start_level
+
+    specs = [{"name": t.name, "weight": t.weight, "config": dict(t.config), "difficulty": eval_level(t)}
+             for t in cfg.tasks]
     d = cfg.data
     return load_rg_environment(specs[0] if len(specs) == 1 else specs, num_train_examples=d.num_train_examples,
                                num_eval_examples=d.num_eval_examples, seed=d.seed, system_prompt=d.system_prompt)
+
+
+def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, console) -> str:
+    """Run the warm-up (or, when resuming, reuse its result); returns the model GRPO starts from."""
+    import torch
+
+    from ..config.loader import resolve_resume_checkpoint
+    from .evaluation import hf_generate, openai_generate
+    from .policy import model_init_kwargs
+    from .warmup import WARMUP_DIR, run_warmup
+
+    t = cfg.training
+    done = Path(t.output_dir) / WARMUP_DIR
+    if resolve_resume_checkpoint(cfg) and (done / "config.json").is_file():
+        console.print(f"[bold]warm-up:[/] resuming, so GRPO continues from {escape(str(done))}")
+        return str(done)
+    torch.set_num_threads(t.num_threads)
+    if backend == "trl":
+        def baseline(model, tokenizer):
+            return hf_generate(model, tokenizer, t.max_completion_length)
+    else:  # the baseline is the model the server was started with; the trainer's weights are sharded
+        from .launch import served_model_name, server_url
+        from .vf_backend import wait_for_server
+
+        wait_for_server(cfg, console)
+
+        def baseline(model, tokenizer):
+            return openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length)
+    return run_warmup(cfg, env, model_path, console, baseline, model_init_kwargs(cfg, torch.cuda.is_available()))
+
+
+RUN_RECORDS = ("metrics.jsonl", "eval_results", "training_curves.png", "train_results.json", "curriculum.jsonl")
+
+
+def archive_previous_run(out_dir: str | Path) -> Path | None:
+    """A fresh run in a folder that holds an earlier run's records moves them to previous/<time>/
+    first: appended to, they would mix two runs in one curve; deleted, they would be lost."""
+    out = Path(out_dir)
+    found = [out / name for name in RUN_RECORDS if (out / name).exists()]
+    if not found:
+        return None
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(max(p.stat().st_mtime for p in found)))
+    target = out / "previous" / stamp
+    k = 1
+    while target.exists():
+        target, k = out / "previous" / f"{stamp}-{k}", k + 1
+    target.mkdir(parents=True)
+    for p in found:
+        os.replace(p, target / p.name)
+    return target
 
 
 def is_main_process() -> bool:
@@ -88,23 +186,36 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
     main = is_main_process()
     if main:
         console.print(f"[bold]backend:[/] {escape(f'{backend} ({why})')}")
+        from ..config.loader import resolve_resume_checkpoint
+
+        if not resolve_resume_checkpoint(cfg):
+            moved = archive_previous_run(t.output_dir)
+            if moved is not None:
+                console.print(f"an earlier run's records were moved to {escape(str(moved))}")
         save_config(cfg, t.output_dir)
     for reward in cfg.rewards:  # unknown names fail before any model or data work
         from ..rewards import get_reward
 
         get_reward(reward.name)
-    model_path = resolve_model(cfg.model.name_or_path)  # local or cached only; fails before data work
+    model_path = resolve_model(cfg.model.name_or_path, cfg.model.revision, console)  # fails before data work
     if env is None:
         env = build_env(cfg)
+    if cfg.warmup.enabled:
+        model_path = warmup_stage(cfg, env, model_path, backend, console)
     if backend == "trl":
         from .trl_backend import train_trl
 
-        result = train_trl(cfg, env, model_path, console)
+        result = train_trl(cfg, env, model_path, console, after_warmup=cfg.warmup.enabled)
     else:
         from .vf_backend import train_verifiers
 
-        result = train_verifiers(cfg, env, model_path, console)
+        result = train_verifiers(cfg, env, model_path, console, after_warmup=cfg.warmup.enabled)
     result = {"backend": backend, "output_dir": t.output_dir, **result}
     if main:
         (Path(t.output_dir) / "train_results.json").write_text(json.dumps(result, indent=1, default=str))
+        from ..curves import write_training_curves
+
+        chart = write_training_curves(t.output_dir)  # never fails a finished run: a data problem is one warning
+        if chart is not None:
+            console.print(f"training curves: {escape(str(chart))}")
     return result

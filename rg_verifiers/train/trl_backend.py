@@ -14,20 +14,34 @@ from .evaluation import hf_generate
 from .policy import drop_long_prompts, model_init_kwargs, policy_facts
 
 
-def trl_reward_funcs(cfg: ExperimentConfig) -> list:
+def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None) -> list:
     """One TRL reward function per configured reward (TRL logs each as rewards/<name>/mean);
-    the first also logs the parse-failure rate and the task score per task."""
+    the first also logs the parse-failure rate and the task score per task, and hands the task
+    scores to the curriculum."""
     funcs = []
+    seen_rewards: dict[str, list[float]] = {}  # this batch's values per reward, for the completion log
     for k, spec in enumerate(cfg.rewards):
         fn = get_reward(spec.name)
 
         def reward(prompts, completions, info, log_metric=None, _fn=fn, _first=(k == 0),
-                   _is_score=(spec.name == "correctness"), **kwargs):
+                   _is_score=(spec.name == "correctness"), _last=(k == len(cfg.rewards) - 1), _name=spec.name,
+                   **kwargs):
             values = _fn(completions, info)
-            if _first and log_metric is not None:
-                log_metric("parse_failure", statistics.fmean(parse_answer(c) is None for c in completions))
+            if completion_log is not None:  # TRL calls the reward functions in order: the last one writes
+                if _first:
+                    seen_rewards.clear()
+                seen_rewards[_name] = list(values)
+                if _last:
+                    state = kwargs.get("trainer_state")
+                    completion_log.write((state.global_step + 1) if state is not None else 0, prompts, completions,
+                                         info, dict(seen_rewards))
+            if _first and (log_metric is not None or curriculum is not None):
                 # correctness already is the task score: do not score every completion twice
                 scores = values if _is_score else [r.score for r in score_results(completions, info)]
+                if curriculum is not None:
+                    curriculum.collect(info, scores)
+            if _first and log_metric is not None:
+                log_metric("parse_failure", statistics.fmean(parse_answer(c) is None for c in completions))
                 by_task = defaultdict(list)
                 for i, score in zip(info, scores):
                     by_task[i["rg_task"]].append(score)
@@ -40,7 +54,42 @@ def trl_reward_funcs(cfg: ExperimentConfig) -> list:
     return funcs
 
 
-def train_trl(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
+def curriculum_trainer(base):
+    """`base` (TRL's GRPOTrainer) drawing each generation batch from the curriculum.
+
+    TRL's sampler picks slots; rows are resolved when the batch is generated, not when the dataloader
+    fetches it (accelerate prefetches one batch ahead, which would draw it before the previous batch's
+    scores moved the level).
+    """
+
+    class CurriculumGRPOTrainer(base):
+        def __init__(self, *args, curriculum, **kwargs):
+            self.rgv_curriculum = curriculum
+            super().__init__(*args, **kwargs)
+
+        def _generate_and_score_completions(self, inputs):
+            if not self.model.training:
+                return super()._generate_and_score_completions(inputs)
+            step = self.state.global_step + 1
+            rows = self.rgv_curriculum.draw([x["rgv_slot"] for x in inputs], step)
+            inputs = [{**r, "rgv_slot": x["rgv_slot"]} for r, x in zip(rows, inputs)]
+            out = super()._generate_and_score_completions(inputs)
+            results = self.rgv_curriculum.take_pending()
+            if self.accelerator.num_processes > 1:  # every rank must move its levels alike
+                from accelerate.utils import gather_object
+
+                results = gather_object(results)
+            self.rgv_curriculum.report(results, step)
+            return out
+
+        def log(self, logs, start_time=None):
+            logs.update(self.rgv_curriculum.level_logs(self.state.global_step))
+            super().log(logs, start_time)
+
+    return CurriculumGRPOTrainer
+
+
+def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup: bool = False) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_callback import ProgressCallback
@@ -62,18 +111,40 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console) -> dict:
         from peft import LoraConfig
 
         peft_config = LoraConfig(**lora)
-    train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
+    checkpoint = resolve_resume_checkpoint(cfg)
+    callbacks = [MetricsFileCallback(t.output_dir)]
+    trainer_cls, extra, curriculum = GRPOTrainer, {}, None
+    if t.curriculum.enabled:
+        import os
+
+        from datasets import Dataset
+
+        from .curriculum import Curriculum, CurriculumCallback, prompt_fits
+
+        main = int(os.environ.get("RANK", "0")) == 0
+        curriculum = Curriculum(cfg, env, fits=prompt_fits(tokenizer, t.max_prompt_length), resume_from=checkpoint,
+                                console=console if main else None, write_records=main)
+        # the start level's rows, one per slot; each generation batch replaces them with the current level's
+        train_rows = Dataset.from_list([{**curriculum.row(i), "rgv_slot": i} for i in range(curriculum.num_slots)])
+        trainer_cls, extra = curriculum_trainer(GRPOTrainer), {"curriculum": curriculum}
+        callbacks.append(CurriculumCallback(curriculum))
+    else:
+        train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
+    completion_log = None
+    if t.log_completions and int(__import__("os").environ.get("RANK", "0")) == 0:
+        from .completions import CompletionLog
+
+        completion_log = CompletionLog(t.output_dir, console=console)
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
-    trainer = GRPOTrainer(
-        model=model, reward_funcs=trl_reward_funcs(cfg), args=args, train_dataset=train_rows,
-        processing_class=tokenizer, peft_config=peft_config,
-        callbacks=[MetricsFileCallback(t.output_dir),
-                   FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
-                                     t.output_dir, t.eval_steps)],
+    callbacks.append(FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
+                                       t.output_dir, t.eval_steps, after_warmup=after_warmup))
+    trainer = trainer_cls(
+        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log), args=args, train_dataset=train_rows,
+        processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks, **extra,
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(RichProgressCallback)
-    output = trainer.train(resume_from_checkpoint=resolve_resume_checkpoint(cfg))
+    output = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(f"{t.output_dir}/final")
     tokenizer.save_pretrained(f"{t.output_dir}/final")
     return {"global_step": output.global_step, "training_loss": output.training_loss, **output.metrics,
