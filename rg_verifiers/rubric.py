@@ -145,3 +145,11 @@ class TrainingRubric(RGRubric):
         await super().score_group(states, *args, **kwargs)
         for state in states:
             state["metrics"]["correct"] = state[_STATE_KEY]["correct"]
+
+
+def partial_credit_of(rubric) -> bool:
+    """The partial_credit setting of an environment's rubric (verifiers may wrap it in a RubricGroup)."""
+    for r in getattr(rubric, "rubrics", None) or [rubric]:
+        if isinstance(r, RGRubric):
+            return r.partial_credit
+    return True

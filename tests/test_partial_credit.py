@@ -64,3 +64,27 @@ def test_env_argument_reaches_the_rubric():
     assert _rg_rubric(env).partial_credit is True
     with pytest.raises(RGVError, match="partial_credit"):
         load_rg_environment("gcd", num_eval_examples=2, num_train_examples=0, cache=False, partial_credit="no")
+
+
+def test_training_config_makes_the_correctness_reward_strict(tmp_path):
+    """data.partial_credit=false reaches the env a training run builds and the TRL reward function."""
+    from rg_verifiers.config import load_config
+    from rg_verifiers.rubric import partial_credit_of
+    from rg_verifiers.train.run import build_env
+    from rg_verifiers.train.trl_backend import trl_reward_funcs
+
+    rows, _ = build_split([TaskSpec("gcd")], "eval", 1, seed=0, use_cache=False)
+    info = rows[0]["info"]
+    gold = serialization.loads(info["entry"])["answer"]
+    completions = [_completion(a.format(gold=gold)) for a in ANSWERS]
+    for partial, expected in ((True, None), (False, [1.0, 0.0, 0.0, 0.0])):
+        cfg = load_config(None, ["experiment=leg_counting_embedded_cpu", "tasks=[gcd]", "data.num_train_examples=2",
+                                 "data.num_eval_examples=2", "rewards=[correctness]",
+                                 f"data.partial_credit={str(partial).lower()}"])
+        assert partial_credit_of(build_env(cfg).rubric) is partial
+        (reward,) = trl_reward_funcs(cfg, partial_credit=partial)
+        values = reward([None] * 4, completions, [info] * 4)
+        if expected is None:
+            assert values[0] == 1.0 and 0 < values[1] < 1  # the task's own substring credit
+        else:
+            assert values == expected

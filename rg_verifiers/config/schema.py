@@ -98,6 +98,13 @@ class DataConfig:
     system_prompt: str | None = field(
         default=None, metadata={"help": "System prompt; None uses the project's default prompt."}
     )
+    partial_credit: bool = field(
+        default=True,
+        metadata={
+            "help": "True = the tasks' own scores (substring credit, 0.01 floors); false = a strict correctness "
+            "reward: every score below 1.0 becomes 0 (the environments' partial_credit argument)."
+        },
+    )
 
 
 @dataclass

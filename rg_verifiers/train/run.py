@@ -115,7 +115,8 @@ def build_env(cfg: ExperimentConfig):
              for t in cfg.tasks]
     d = cfg.data
     return load_rg_environment(specs[0] if len(specs) == 1 else specs, num_train_examples=d.num_train_examples,
-                               num_eval_examples=d.num_eval_examples, seed=d.seed, system_prompt=d.system_prompt)
+                               num_eval_examples=d.num_eval_examples, seed=d.seed, system_prompt=d.system_prompt,
+                               partial_credit=d.partial_credit)
 
 
 def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, console) -> str:

@@ -9,12 +9,13 @@ from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs
 from ..protocol import parse_answer
 from ..rewards import get_reward, score_results
+from ..rubric import partial_credit_of
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import hf_generate
 from .policy import drop_long_prompts, model_init_kwargs, policy_facts
 
 
-def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None) -> list:
+def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True) -> list:
     """One TRL reward function per configured reward (TRL logs each as rewards/<name>/mean);
     the first also logs the parse-failure rate and the task score per task, and hands the task
     scores to the curriculum."""
@@ -27,6 +28,8 @@ def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None
                    _is_score=(spec.name == "correctness"), _last=(k == len(cfg.rewards) - 1), _name=spec.name,
                    **kwargs):
             values = _fn(completions, info)
+            if _is_score and not partial_credit:  # data.partial_credit=false: the environments' strict reward
+                values = [v if v >= 1.0 else 0.0 for v in values]
             if completion_log is not None:  # TRL calls the reward functions in order: the last one writes
                 if _first:
                     seen_rewards.clear()
@@ -139,7 +142,8 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
     callbacks.append(FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
                                        t.output_dir, t.eval_steps, after_warmup=after_warmup))
     trainer = trainer_cls(
-        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log), args=args, train_dataset=train_rows,
+        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log,
+                                                                       partial_credit_of(env.rubric)), args=args, train_dataset=train_rows,
         processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks, **extra,
     )
     trainer.remove_callback(ProgressCallback)

@@ -121,7 +121,7 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
     import verifiers as vf
     from verifiers.rl.inference.client import VLLMClient
 
-    from ..rubric import TrainingRubric
+    from ..rubric import TrainingRubric, partial_credit_of
     from ..scoring import get_scorer
 
     t = cfg.training
@@ -150,7 +150,7 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     env.rubric = TrainingRubric(get_scorer(), [(r.name, r.weight) for r in cfg.rewards], parser=env.parser,
-                                partial_credit=getattr(env.rubric, "partial_credit", True))
+                                partial_credit=partial_credit_of(env.rubric))
 
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
     gen = openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length)
