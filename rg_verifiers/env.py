@@ -106,13 +106,13 @@ class RGEnv(vf.SingleTurnEnv):
     async def get_model_response(self, *args, **kwargs):
         call = _ModelCall(args, kwargs)
         state = call.get("state")
-        sampling = call.get("sampling_args") or (_state_get(state, "sampling_args") if state is not None else None) or {}
+        sampling = call.get("sampling_args") or (state_get(state, "sampling_args") if state is not None else None) or {}
         if SAMPLING_KEY not in sampling:  # training, or a caller that did not go through evaluate
             return await super().get_model_response(*args, **kwargs)
         settings = GenerationSettings.from_dict(sampling[SAMPLING_KEY])
         if state is not None:
-            example_id = _state_get(state, "example_id", 0)
-            rollout = _state_get(state, "rgv_rollout")
+            example_id = state_get(state, "example_id", 0)
+            rollout = state_get(state, "rgv_rollout")
         else:  # verifiers before 0.1.9 pass no state: find the item by its prompt
             example_id, rollout = self._example_id(call.get("prompt")), None
         if rollout is None:  # rollouts of one item start in order, so the k-th one asking is rollout k
@@ -122,7 +122,7 @@ class RGEnv(vf.SingleTurnEnv):
                 state["rgv_rollout"] = rollout
                 state.setdefault("completion_tokens", None)
                 state.setdefault("latency_s", None)
-        model = call.get("model") or (_state_get(state, "model") if state is not None else None)
+        model = call.get("model") or (state_get(state, "model") if state is not None else None)
         while True:
             param = self._rgv_token_param.get(model, "max_tokens")
             request = request_sampling_args(sampling, settings, example_id, rollout, param)
@@ -190,7 +190,7 @@ def _prompt_key(prompt) -> str:
     return json.dumps([part(m) for m in prompt] if isinstance(prompt, list) else prompt, sort_keys=True, default=str)
 
 
-def _state_get(state, key: str, default=None):
+def state_get(state, key: str, default=None):
     try:
         value = state.get(key)
     except Exception:  # verifiers' State forwards some keys to its input and may raise for others

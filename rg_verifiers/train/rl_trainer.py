@@ -16,6 +16,7 @@ from datasets import Dataset
 from verifiers.rl.trainer import trainer as rl_module  # vf_backend swaps two names in it
 from verifiers.rl.trainer.orchestrator import Orchestrator
 
+from ..env import state_get
 from ..errors import RGVError
 
 
@@ -97,16 +98,16 @@ class RGVOrchestrator(Orchestrator):
         batch.metrics_dict.update(self._training_metrics(batch, len(errors), states))
         if self.completion_log is not None:
             self.completion_log.write(
-                batch_id + 1, [_get(s, "prompt") for s in states], [_get(s, "completion") for s in states],
-                [_get(s, "info") or {} for s in states],
-                {name: [float((_get(s, "metrics") or {}).get(name, 0.0)) for s in states] for name in self.reward_names},
-                total=[_get(s, "reward") for s in states])
+                batch_id + 1, [state_get(s, "prompt") for s in states], [state_get(s, "completion") for s in states],
+                [state_get(s, "info") or {} for s in states],
+                {name: [float((state_get(s, "metrics") or {}).get(name, 0.0)) for s in states] for name in self.reward_names},
+                total=[state_get(s, "reward") for s in states])
         if self.curriculum is not None:
             from .curriculum import LEVEL_KEY
 
             # a failed request says nothing about the policy's accuracy
             results = [(info["rg_task"], info.get(LEVEL_KEY), correct == 1.0) for info, correct, error in
-                       ((_get(s, "info") or {}, (_get(s, "metrics") or {}).get("correct"), _get(s, "error")) for s in states)
+                       ((state_get(s, "info") or {}, (state_get(s, "metrics") or {}).get("correct"), state_get(s, "error")) for s in states)
                        if error is None and correct is not None and "rg_task" in info]
             self.curriculum.report(results, step=batch_id + 1)
         return batch
@@ -135,11 +136,11 @@ class RGVOrchestrator(Orchestrator):
         # a prompt's rollouts share its example_id (generate() returns them grouped, sorted by it)
         groups: dict[int, list[float]] = defaultdict(list)
         for state, r in zip(states, rewards):
-            groups[_get(state, "example_id", 0)].append(r)
+            groups[state_get(state, "example_id", 0)].append(r)
         out["frac_reward_zero_std"] = statistics.fmean(float(max(g) == min(g)) for g in groups.values())
         by_task: dict[str, list[float]] = defaultdict(list)
         for state in states:
-            info, score = _get(state, "info") or {}, (_get(state, "metrics") or {}).get("correct")
+            info, score = state_get(state, "info") or {}, (state_get(state, "metrics") or {}).get("correct")
             if score is not None and "rg_task" in info:
                 by_task[info["rg_task"]].append(score)
         for task, scores in by_task.items():
@@ -186,14 +187,6 @@ class RGVRLTrainer(vf.RLTrainer):
         finally:
             self.state.global_step = step
         self.server_policy_step = step
-
-
-def _get(state, key: str, default=None):
-    try:
-        value = state.get(key)
-    except Exception:  # verifiers' State forwards some keys to its input and may raise for others
-        return default
-    return default if value is None else value
 
 
 def _text(completion) -> str:

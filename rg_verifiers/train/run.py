@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import ExperimentConfig
-from ..config.loader import save_config, tracker_env
+from ..config.loader import resolve_resume_checkpoint, save_config, tracker_env
 from ..embedded import hf_model_dir, is_embedded
 from ..errors import RGVError
 
@@ -80,8 +80,6 @@ def resolve_model(name: str, revision: str | None = None, console=None) -> str:
     if constants.HF_HUB_OFFLINE:
         raise RGVError(f"model {name!r} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and HF_HUB_OFFLINE "
                        f"is set: {_prefetch_hint(name, revision)}")
-    from rich.console import Console
-
     try:
         with (console or Console(stderr=True)).status(f"downloading {name} from {constants.ENDPOINT} ..."):
             return snapshot_download(name, revision=revision, allow_patterns=MODEL_FILES)
@@ -123,7 +121,6 @@ def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, cons
     """Run the warm-up (or, when resuming, reuse its result); returns the model GRPO starts from."""
     import torch
 
-    from ..config.loader import resolve_resume_checkpoint
     from .evaluation import hf_generate, openai_generate
     from .policy import model_init_kwargs
     from .warmup import WARMUP_DIR, run_warmup
@@ -187,8 +184,6 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
     main = is_main_process()
     if main:
         console.print(f"[bold]backend:[/] {escape(f'{backend} ({why})')}")
-        from ..config.loader import resolve_resume_checkpoint
-
         if not resolve_resume_checkpoint(cfg):
             moved = archive_previous_run(t.output_dir)
             if moved is not None:

@@ -13,6 +13,7 @@ from ..rubric import partial_credit_of
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import hf_generate
 from .policy import drop_long_prompts, model_init_kwargs, policy_facts
+from .run import is_main_process
 
 
 def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True) -> list:
@@ -117,14 +118,12 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
     checkpoint = resolve_resume_checkpoint(cfg)
     callbacks = [MetricsFileCallback(t.output_dir)]
     trainer_cls, extra, curriculum = GRPOTrainer, {}, None
+    main = is_main_process()
     if t.curriculum.enabled:
-        import os
-
         from datasets import Dataset
 
         from .curriculum import Curriculum, CurriculumCallback, prompt_fits
 
-        main = int(os.environ.get("RANK", "0")) == 0
         curriculum = Curriculum(cfg, env, fits=prompt_fits(tokenizer, t.max_prompt_length), resume_from=checkpoint,
                                 console=console if main else None, write_records=main)
         # the start level's rows, one per slot; each generation batch replaces them with the current level's
@@ -134,7 +133,7 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
     else:
         train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
     completion_log = None
-    if t.log_completions and int(__import__("os").environ.get("RANK", "0")) == 0:
+    if t.log_completions and main:
         from .completions import CompletionLog
 
         completion_log = CompletionLog(t.output_dir, console=console)
@@ -142,9 +141,9 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
     callbacks.append(FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
                                        t.output_dir, t.eval_steps, after_warmup=after_warmup))
     trainer = trainer_cls(
-        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log,
-                                                                       partial_credit_of(env.rubric)), args=args, train_dataset=train_rows,
-        processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks, **extra,
+        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log, partial_credit_of(env.rubric)),
+        args=args, train_dataset=train_rows, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+        **extra,
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(RichProgressCallback)

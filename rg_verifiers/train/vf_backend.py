@@ -42,6 +42,7 @@ from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import openai_generate
 from .launch import served_model_name, server_url, vf_vllm_command
 from .policy import model_init_kwargs, policy_facts
+from .run import is_main_process
 
 
 def _get_json(url: str, timeout: float = 10.0):
@@ -129,7 +130,7 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
     if not cuda:
         torch.set_num_threads(t.num_threads)
     world = int(os.environ.get("WORLD_SIZE", 1))
-    is_main = int(os.environ.get("RANK", 0)) == 0
+    is_main = is_main_process()
     wait_for_server(cfg, console)
     from .rl_trainer import RGVOrchestrator, RGVRLConfig, RGVRLTrainer, rl_module
 

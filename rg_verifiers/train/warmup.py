@@ -24,6 +24,7 @@ from ..references import reference_answer
 from .. import serialization
 from .callbacks import MetricsFileCallback
 from .evaluation import Generate, evaluate_rows, write_eval
+from .run import is_main_process
 
 WARMUP_DIR = "warmup"
 
@@ -63,7 +64,7 @@ def run_warmup(cfg: ExperimentConfig, env, model_path: str, console,
     from trl import SFTConfig, SFTTrainer
 
     w, t = cfg.warmup, cfg.training
-    main = int(os.environ.get("RANK", "0")) == 0
+    main = is_main_process()
     out = Path(t.output_dir) / WARMUP_DIR
     rows = warmup_rows(env.dataset, w.max_examples)
     from datasets import Dataset
