@@ -1,6 +1,7 @@
 """GRPO from a config file, on CPU (TRL) or GPUs (verifiers RLTrainer + vf-vllm).
 
     python train_minimal.py <config.yaml> [key=value ...] [model=NAME] [tasks=NAME]
+    python train_minimal.py                          (configs/experiments/leg_counting_embedded_cpu.yaml)
     python train_minimal.py <config.yaml> --print-launch [--gpus 4 --inference-gpus 2]
 
 Configs compose with `_base_` (see configs/ and rg_verifiers/config/schema.py for every field).
@@ -10,31 +11,46 @@ Rewards come from the registry by name, with weights (rg_verifiers/rewards.py).
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rg_verifiers.config import load_config
 from rg_verifiers.errors import RGVError
 
 
+DEFAULT_CONFIG = "configs/experiments/leg_counting_embedded_cpu.yaml"
+
+
 def launch_commands(config: str, overrides: list[str], gpus: int, inference_gpus: int) -> list[str]:
-    from rg_verifiers.train.launch import accelerate_command, vf_vllm_command
+    import shlex
+
+    from rg_verifiers.train.launch import accelerate_command, prepare_args, vf_vllm_command
 
     if not 0 < inference_gpus < gpus:
         raise RGVError(f"--inference-gpus must be between 1 and --gpus - 1 ({gpus - 1}), got {inference_gpus}")
     cfg = load_config(config, overrides)
     server_gpus = ",".join(map(str, range(inference_gpus)))
     trainer_gpus = ",".join(map(str, range(inference_gpus, gpus)))
-    return [vf_vllm_command(cfg, server_gpus, inference_gpus),
-            accelerate_command(config, trainer_gpus, gpus - inference_gpus, overrides)]
+    prepare = prepare_args(cfg, config, overrides)  # model.reasoning_vocab_size: the checkpoint vf-vllm serves
+    return ([shlex.join(prepare)] if prepare else []) + [
+        vf_vllm_command(cfg, server_gpus, inference_gpus),
+        accelerate_command(config, trainer_gpus, gpus - inference_gpus, overrides)]
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config")
+    parser.add_argument("config", nargs="?", default=None,
+                        help=f"experiment config (default: {DEFAULT_CONFIG}, the embedded model on CPU)")
     parser.add_argument("overrides", nargs="*", help="key=value, model=NAME, tasks=NAME")
     parser.add_argument("--print-launch", action="store_true", help="print the vf-vllm + accelerate commands and exit")
     parser.add_argument("--gpus", type=int, default=2)
     parser.add_argument("--inference-gpus", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come after --print-launch too
+    if args.config is not None and "=" in args.config and not Path(args.config).is_file():
+        args.overrides.insert(0, args.config)  # `python train_minimal.py key=value ...`: the default config
+        args.config = None
+    if args.config is None:  # the bare `python train_minimal.py` of the verifiers seed: a CPU smoke run
+        args.config = str(Path(__file__).resolve().parent / DEFAULT_CONFIG)
+        print(f"no config given: training with {DEFAULT_CONFIG}", file=sys.stderr)
     if args.print_launch:
         print("\n".join(launch_commands(args.config, args.overrides, args.gpus, args.inference_gpus)))
         return

@@ -67,9 +67,9 @@ def _json_arg(text: Optional[str], what: str) -> dict:
 def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this category"),
               as_json: bool = typer.Option(False, "--json", help="machine-readable output")):
     """List every task: env id, category, curriculum levels, sandboxed scoring, reference answers."""
-    from .tasks import env_id_for, task_info, task_names
+    from .tasks import all_task_names, env_id_for, task_info
 
-    infos = [task_info(t) for t in task_names()]
+    infos = [task_info(t) for t in all_task_names()]  # reasoning-gym's, then the math datasets
     if category:
         cats = sorted({i.category for i in infos})
         if category not in cats:
@@ -90,7 +90,7 @@ def tasks_cmd(category: Optional[str] = typer.Option(None, help="only this categ
         # piped: tab-separated lines (full names, for cut/grep/awk) instead of a table fitted to 80 columns
         print("\n".join("\t".join(row) for row in [columns, *rows]))
         return
-    table = Table(title=f"{len(infos)} reasoning-gym tasks")
+    table = Table(title=f"{len(infos)} tasks")
     for col in columns:
         table.add_column(col.replace("_", " "), overflow="fold")
     for row in rows:

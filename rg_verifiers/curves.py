@@ -44,7 +44,7 @@ STAGES = ("baseline", "warmup", "grpo")
 _SKIP_KEYS = {"step", "time", "stage", "epoch"}
 _LINE_STYLES = ["-", "--", ":", "-."]
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
-BOUNDED_REWARDS = {"correctness", "format", "answer_tag", "brevity", "reference_mention"}  # rewards.py: each in [0, 1]
+BOUNDED_REWARDS = {"correctness", "format", "answer_tag", "brevity", "reference_mention", "think"}  # rewards.py: each in [0, 1]
 MAX_MARKERS = 40  # points per series above which lines carry no markers
 PANEL_W, PANEL_H = 5.0, 3.1  # inches per panel
 
@@ -289,6 +289,9 @@ def _panels(runs: Sequence[Run]) -> list[Panel]:
     if any_run(lambda r: r.has("frac_reward_zero_std")):
         out.append(Panel("zero_std", "Prompts whose rollouts all scored alike (no GRPO signal)", "Share of prompts (%)",
                          rate=True))
+    if any_run(lambda r: r.has("reasoning_vocab/share")):
+        out.append(Panel("reasoning_share", "Sampled tokens from the reasoning vocabulary (model.reasoning_vocab_size)",
+                         "Share of completion tokens (%)", rate=True))
     if any_run(lambda r: r.curriculum()):
         out.append(Panel("curriculum", "Curriculum level per task", "Difficulty level", integer_y=True))
     if any_run(lambda r: r.has("loss", "warmup")):
@@ -456,9 +459,9 @@ def _draw_eval(ax, runs, colors, attr: str) -> list:
     return handles if len(handles) > 1 else []
 
 
-def _draw_zero_std(ax, runs, colors) -> list:
+def _draw_zero_std(ax, runs, colors, key: str = "frac_reward_zero_std") -> list:
     for run, c in zip(runs, colors):
-        steps, values = run.points("frac_reward_zero_std")
+        steps, values = run.points(key)
         if steps:
             ax.plot(steps, values, color=c, linewidth=1.6, **_marker(len(steps)))
     return []
@@ -594,6 +597,7 @@ def _figure_of(runs: Sequence[Run], title: Optional[str]):
         "accuracy": lambda ax: _draw_eval(ax, runs, colors, "accuracy"),
         "parse_failure": lambda ax: _draw_eval(ax, runs, colors, "parse_failure_rate"),
         "zero_std": lambda ax: _draw_zero_std(ax, runs, colors),
+        "reasoning_share": lambda ax: _draw_zero_std(ax, runs, colors, "reasoning_vocab/share"),
         "curriculum": lambda ax: _draw_named(ax, runs, colors, lambda r: r.curriculum(), steps_style=True),
         "warmup_loss": lambda ax: _draw_warmup_loss(ax, runs, colors),
     }

@@ -29,7 +29,7 @@ from . import serialization
 from .errors import RGVError
 from .protocol import build_messages
 from .scoring.core import dataset_for, generate_entry
-from .tasks import build_config, resolve_task
+from .tasks import build_config, config_class, dataset_class, resolve_task
 
 log = logging.getLogger("rg_verifiers")
 
@@ -217,7 +217,11 @@ def build_split(specs: list[TaskSpec], split: str, n: int, seed: int, exclude: s
     import random
 
     counts = allocate(n, [s.weight for s in specs])
-    key = _cache_key(split, seed, n, [dataclasses.asdict(s) for s in specs], sorted(exclude) if split == "train" else None)
+    key_parts = [split, seed, n, [dataclasses.asdict(s) for s in specs], sorted(exclude) if split == "train" else None]
+    sources = [_source_fingerprint(s) for s in specs]
+    if any(f is not None for f in sources):  # rows read from files (the math datasets): rebuilt when a file changes
+        key_parts.append(sources)
+    key = _cache_key(*key_parts)
     path = _cache_dir() / f"{key}.json"
     if use_cache and path.exists():
         try:
@@ -241,6 +245,12 @@ def build_split(specs: list[TaskSpec], split: str, n: int, seed: int, exclude: s
         tmp.write_text(json.dumps({"rows": all_rows, "reports": [dataclasses.asdict(r) for r in reports]}))
         os.replace(tmp, path)
     return all_rows, reports
+
+
+def _source_fingerprint(spec: TaskSpec):
+    """What a task's rows depend on beyond its spec (a dataset task's local files), or None."""
+    fingerprint = getattr(dataset_class(spec.name), "cache_fingerprint", None)
+    return fingerprint(config_class(spec.name), spec.config) if fingerprint is not None else None
 
 
 class _progress:

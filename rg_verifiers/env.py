@@ -71,6 +71,7 @@ class RGEnv(vf.SingleTurnEnv):
         self._rgv_prompt_ids: dict | None = None  # prompt -> example id, for verifiers < 0.1.9
         self.rgv_usage: dict = {}  # (example id, rollout) -> state columns, for verifiers < 0.1.9 (no state)
         self.rgv_first_error: str | None = None  # the first failed request, as one line
+        self.rgv_reasoning = None  # (ReasoningVocab, tokenizer) when training an expanded model (vf backend)
         if kwargs.get("eval_dataset") is None:  # no eval split: verifiers needs one of the two now
             build, self._build_train = build_train, None
             super().__init__(dataset=build(), **kwargs)
@@ -108,7 +109,12 @@ class RGEnv(vf.SingleTurnEnv):
         state = call.get("state")
         sampling = call.get("sampling_args") or (state_get(state, "sampling_args") if state is not None else None) or {}
         if SAMPLING_KEY not in sampling:  # training, or a caller that did not go through evaluate
-            return await super().get_model_response(*args, **kwargs)
+            response = await super().get_model_response(*args, **kwargs)
+            if self.rgv_reasoning is not None:  # the server's text lacks the reasoning ids: decode them as mirrors
+                from .reasoning_vocab import restore_response
+
+                restore_response(response, *self.rgv_reasoning)
+            return response
         settings = GenerationSettings.from_dict(sampling[SAMPLING_KEY])
         if state is not None:
             example_id = state_get(state, "example_id", 0)

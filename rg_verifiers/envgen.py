@@ -1,4 +1,4 @@
-"""Render environments/ (one package per task + rg-composite) from templates/env."""
+"""Render environments/ (one package per task, the math datasets and rg-composite) from templates/env."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from . import serialization
 from .data import TaskSpec, build_split
 from .env import ENV_ARG_HELP, env_arg_defaults
 from .references import reference_answer, reference_note
-from .tasks import config_class, env_id_for, task_info, task_names
+from .tasks import DATASET_TASKS, config_class, dataset_task_names, env_id_for, task_info, task_names
 
 ENV_VERSION = "0.1.0"
 COMPOSITE = "rg-composite"
@@ -43,14 +43,56 @@ def _sample(task: str) -> dict | None:
     return {"question": question.replace("```", "'''"), "answer": answer.replace("`", "'")}
 
 
+def _package_tasks() -> list[str]:
+    """Every task with a package: reasoning-gym's, then the math datasets."""
+    return task_names() + dataset_task_names()
+
+
 def _args_table() -> list[dict]:
     defaults = env_arg_defaults()
     return [{"name": k, "default": json.dumps(v), "help": ENV_ARG_HELP[k]} for k, v in defaults.items()]
 
 
+def _rg_package(category: str) -> dict:
+    return dict(keywords=f'"reasoning-gym", "single-turn", "{category}"', extra_dependencies=[], dataset_task=False)
+
+
+# example `-a` arguments of the math-dataset packages
+_DATASET_EXAMPLES = {
+    "math": {"num_eval_examples": 50, "config": {"dataset": "openai/gsm8k", "dataset_config": "main", "split": "test"}},
+    "gsm8k": {"num_eval_examples": 50, "config": {"split": "test"}},
+    "deepscaler": {"num_eval_examples": 20, "config": {"dataset": "sample-deepscaler"}},
+}
+
+
+def _dataset_context(task: str) -> dict:
+    """A math-dataset package. Its README shows a sample item only when the default dataset is shipped:
+    rendering must not download."""
+    from .math_env import SAMPLES
+
+    info = task_info(task)
+    env_id = env_id_for(task)
+    cls = config_class(task)
+    fields = [f for f in dataclasses.fields(cls) if f.name not in ("seed", "size")]
+    defaults = {f.name: f.default for f in fields}
+    dataset = defaults["dataset"]
+    default_dataset = (f"`{dataset}` (shipped with rg-verifiers, no download)" if dataset in SAMPLES else
+                       f"`{dataset}`" + (f", config `{defaults['dataset_config']}`" if defaults["dataset_config"] else ""))
+    return dict(
+        env_id=env_id, module=module_name(env_id), task=task, category=info.category, version=ENV_VERSION,
+        core_version=core_version, config_class=cls.__name__, description=DATASET_TASKS[task].description,
+        default_dataset=default_dataset, example_args=json.dumps(_DATASET_EXAMPLES[task]), args=_args_table(),
+        config_fields=[{"name": f.name, "default": json.dumps(f.default), "help": f.metadata.get("help", "")} for f in fields],
+        sample_names=", ".join(f"`{name}`" for name in SAMPLES), sample=_sample(task) if dataset in SAMPLES else None,
+        keywords=f'"math", "single-turn", "{info.category}"', extra_dependencies=["math-verify>=0.8"], dataset_task=True,
+    )
+
+
 def _context(task: str | None) -> dict:
+    if task is not None and task in DATASET_TASKS:
+        return _dataset_context(task)
     if task is None:
-        return dict(
+        return dict(**_rg_package("mixture"),
             env_id=COMPOSITE, module=module_name(COMPOSITE), task=None, category="mixture", version=ENV_VERSION,
             core_version=core_version, n_tasks=len(task_names()),
             description="A weighted mixture of reasoning-gym tasks, each with its own config and difficulty, scored by each task's own verifier.",
@@ -70,6 +112,7 @@ def _context(task: str | None) -> dict:
     if info.difficulty_levels:
         example["difficulty"] = min(1, info.difficulty_levels - 1)
     return dict(
+        **_rg_package(info.category),
         env_id=env_id, module=module_name(env_id), task=task, category=info.category, version=ENV_VERSION,
         core_version=core_version, config_class=config_class(task).__name__,
         description=f"reasoning-gym's `{task}` task ({info.category}) as a single-turn verifiers environment, scored by the task's own verifier.",
@@ -87,13 +130,13 @@ def render(task: str | None) -> dict[str, str]:
     return {
         f"{folder}/{folder}.py": _TEMPLATES.get_template("module.py.j2").render(**ctx),
         f"{folder}/pyproject.toml": _TEMPLATES.get_template("pyproject.toml.j2").render(**ctx),
-        f"{folder}/README.md": _TEMPLATES.get_template("README.md.j2").render(**ctx),
+        f"{folder}/README.md": _TEMPLATES.get_template("README_dataset.md.j2" if ctx["dataset_task"] else "README.md.j2").render(**ctx),
     }
 
 
 def render_all(tasks: list[str] | None = None) -> dict[str, str]:
     files: dict[str, str] = {}
-    for task in tasks or task_names():
+    for task in tasks or _package_tasks():
         files.update(render(task))
     files.update(render(None))
     return files
@@ -104,7 +147,7 @@ def write_all(root: Path, progress=None) -> list[str]:
     root.mkdir(parents=True, exist_ok=True)
     changed = []
     files = {}
-    tasks = task_names()
+    tasks = _package_tasks()
     for i, task in enumerate(tasks + [None]):
         files.update(render(task))
         if progress:

@@ -52,13 +52,13 @@ def quiet_progress_unless_terminal() -> None:
 def resolve_env_id(name: str) -> str:
     """`leg_counting`, `leg-counting`, `rg_leg_counting`, `rg-leg-counting` -> `rg-leg-counting`;
     the id of any other installed verifiers environment is kept."""
-    from .tasks import env_id_for, resolve_task, task_names
+    from .tasks import all_task_names, env_id_for, resolve_task
 
     key = name.strip().split("/")[-1]
     if key in ("rg-composite", "rg_composite", "composite"):
         return "rg-composite"
     bare = key[3:] if key.startswith(("rg-", "rg_")) else key
-    names = task_names()
+    names = all_task_names()  # reasoning-gym's and the math datasets (`math` is not the stdlib module here)
     if bare.replace("-", "_") in names:
         return env_id_for(bare.replace("-", "_"))
     if key.startswith(("rg-", "rg_")):

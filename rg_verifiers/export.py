@@ -207,6 +207,9 @@ def inspect_checkpoint(model: str) -> Checkpoint:
     else:
         base = base_name = None
         arch, what = _architecture(folder, model), model
+    from .reasoning_vocab import refuse_served_reasoning_vocab
+
+    refuse_served_reasoning_vocab(str(base if base is not None else folder), model)
     if arch not in supported_architectures(install_converter()):
         raise RGVError(f"{what} is a {arch}, which llama.cpp's GGUF converter ({SDIST} {llama_cpp_version()}) does not "
                        f"support; serve it with vLLM on a GPU (rgv bench on a GPU node, or NAME=URL)")

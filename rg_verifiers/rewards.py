@@ -47,7 +47,7 @@ def score_results(completions, infos):
     """ScoreResults of the task scorer, shared by `correctness` and the training metrics."""
     from .scoring import get_scorer
 
-    items = [(i["rg_task"], i["config"], i["entry"], parse_answer(c)) for c, i in zip(completions, infos)]
+    items = [(i["rg_task"], i["config"], i["entry"], parse_answer(c, i["rg_task"])) for c, i in zip(completions, infos)]
     return get_scorer().score_many(items)
 
 
@@ -59,14 +59,29 @@ def correctness(completions, infos) -> list[float]:
 
 @register_reward("format")
 def format_reward(completions, infos) -> list[float]:
-    """1 when the final message ends with a closed <answer>...</answer>."""
-    return [float(format_ok(c)) for c in completions]
+    """1 when the final message ends with a closed <answer>...</answer> (math datasets: or holds a \\boxed{})."""
+    return [float(format_ok(c, i.get("rg_task"))) for c, i in zip(completions, infos)]
 
 
 @register_reward("answer_tag")
 def answer_tag(completions, infos) -> list[float]:
-    """1 for a complete <answer>...</answer> anywhere in the final message: the gentlest shaping."""
-    return [float(parse_answer(c) is not None) for c in completions]
+    """1 for a complete <answer>...</answer> anywhere in the final message (math datasets: or a \\boxed{}):
+    the gentlest shaping."""
+    return [float(parse_answer(c, i.get("rg_task")) is not None) for c, i in zip(completions, infos)]
+
+
+@register_reward("think")
+def think_format(completions, infos) -> list[float]:
+    """1 when the final message is one <think>...</think> block followed by the answer: it starts with
+    <think> (after whitespace), holds one <think> and one </think>, and text follows </think>
+    (TRL's think_format_reward, which also accepts nothing after it)."""
+    out = []
+    for c in completions:
+        text = final_assistant_text(c).lstrip()
+        ok = (text.startswith("<think>") and text.count("<think>") == 1 and text.count("</think>") == 1
+              and bool(text.split("</think>", 1)[1].strip()))
+        out.append(float(ok))
+    return out
 
 
 @register_reward("brevity")

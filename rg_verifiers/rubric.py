@@ -87,7 +87,7 @@ class RGRubric(vf.Rubric):
         for i, (completion, info, state) in enumerate(zip(completions, infos, states)):
             cached = state.get(_STATE_KEY) if isinstance(state, dict) else None
             if cached is None:
-                answer = parse_answer(completion)
+                answer = parse_answer(completion, info.get("rg_task"))
                 key = (id(completion), answer, info.get("rg_task"), info.get("split"), info.get("index"))
                 cached = self._recent.get(key)
                 if cached is None:
@@ -98,7 +98,7 @@ class RGRubric(vf.Rubric):
                 [(infos[i]["rg_task"], infos[i]["config"], infos[i]["entry"], answer) for i, answer, _ in todo])
             for (i, answer, key), r in zip(todo, results):
                 score = r.score if self.partial_credit or r.score >= 1.0 else 0.0
-                out[i] = {"correct": score, "format": float(format_ok(completions[i])),
+                out[i] = {"correct": score, "format": float(format_ok(completions[i], infos[i].get("rg_task"))),
                           "parse_failure": float(answer is None), "score_failure": float(r.status in FAILURES),
                           "status": r.status}
                 self._recent[key] = out[i]

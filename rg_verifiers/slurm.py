@@ -287,6 +287,9 @@ def render_train_script(
             raise SlurmError(f"{layout}: {exc}") from None
         bind = "0.0.0.0" if nodes > 1 else cfg.vllm.host  # other nodes must reach the server
         server_words = vf_vllm_args(cfg, inference_gpus, host=_HOST_REF, port=_PORT_REF)
+        from .train.launch import prepare_args
+
+        prepare_words = prepare_args(cfg, config_in_script, overrides)
     except SlurmError:
         raise
     except RGVError as exc:  # config and launch errors: one line here too (generate_slurm.py prints only these)
@@ -321,6 +324,7 @@ def render_train_script(
         health_host="localhost" if bind in ("0.0.0.0", "::", "") else bind,
         vllm_host=cfg.vllm.host,
         server_command=_shell_words(server_words),
+        prepare_command=_shell_words(prepare_words) if prepare_words else "",
         trainer_overrides=" ".join(trainer_overrides),
         gres=_gres(gpu_type, gpus),
         health_timeout=health_timeout,

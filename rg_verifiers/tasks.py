@@ -28,7 +28,34 @@ EXEC_SCORERS = frozenset(
     }
 )
 SLOW_OR_FRAGILE_SCORERS = frozenset({"propositional_logic", "sokoban", "rubiks_cube", "codeio", "knight_swap"})
-SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS
+
+
+@dataclass(frozen=True)
+class DatasetTask:
+    """A task that is not reasoning-gym's, served through the same registry, data path and scorer:
+    its dataset class builds items (`ds[i]`) and scores answers (`score_answer`) as reasoning-gym's do."""
+
+    dataset: str  # "module:Class"
+    config: str  # "module:Class": a dataclass with seed, size and validate(), like reasoning-gym's configs
+    category: str
+    description: str
+
+
+# The math datasets (rg_verifiers/math_env.py): `math` reads any dataset (the shipped sample by default);
+# `gsm8k` and `deepscaler` are the same task with those hub datasets as defaults, so both fit in one
+# mixture. Their final answer is the last \boxed{} of the final message, else its last <answer>
+# (protocol.parse_answer); they are scored in the workers, since math_verify parses model text with sympy.
+_MATH = "rg_verifiers.math_env"
+DATASET_TASKS: dict[str, DatasetTask] = {
+    "math": DatasetTask(f"{_MATH}:MathDataset", f"{_MATH}:MathConfig", "math_datasets",
+                        "Math problems from a Hugging Face dataset or a local file (the shipped sample by default)"),
+    "gsm8k": DatasetTask(f"{_MATH}:MathDataset", f"{_MATH}:GSM8KConfig", "math_datasets",
+                         "GSM8K grade-school math word problems (openai/gsm8k, config main)"),
+    "deepscaler": DatasetTask(f"{_MATH}:MathDataset", f"{_MATH}:DeepScaleRConfig", "math_datasets",
+                              "DeepScaleR-Preview competition math problems (agentica-org/DeepScaleR-Preview-Dataset)"),
+}
+BOXED_ANSWER_TASKS = frozenset(DATASET_TASKS)
+SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS | frozenset(DATASET_TASKS)
 
 # Levels that validate but cannot generate items (measured: ../shared census); validate()
 # catches the others at load time.
@@ -87,7 +114,32 @@ def _registry():
 
 
 def task_names() -> list[str]:
+    """reasoning-gym's tasks (the dataset tasks of DATASET_TASKS are listed by dataset_task_names)."""
     return list(_registry())
+
+
+def dataset_task_names() -> list[str]:
+    return list(DATASET_TASKS)
+
+
+def all_task_names() -> list[str]:
+    return task_names() + dataset_task_names()
+
+
+@functools.cache
+def _dataset_task_classes(name: str) -> tuple[type, type]:
+    import importlib
+
+    def load(ref: str):
+        module, attr = ref.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    return load(DATASET_TASKS[name].dataset), load(DATASET_TASKS[name].config)
+
+
+def _classes(name: str) -> tuple[type, type]:
+    """(dataset class, config class) of a resolved task name."""
+    return _dataset_task_classes(name) if name in DATASET_TASKS else _registry()[name]
 
 
 def env_id_for(task: str) -> str:
@@ -102,9 +154,10 @@ def task_for_env_id(env_id: str) -> str:
 
 def resolve_task(name: str) -> str:
     names = _registry()
-    if name in names:
+    if name in names or name in DATASET_TASKS:
         return name
-    raise RGVError(f"unknown task {name!r}{did_you_mean(name, names)} (rgv tasks lists all {len(names)})")
+    raise RGVError(f"unknown task {name!r}{did_you_mean(name, [*names, *DATASET_TASKS])} (rgv tasks lists all "
+                   f"{len(names)}; math datasets: {', '.join(DATASET_TASKS)})")
 
 
 @dataclass(frozen=True)
@@ -119,9 +172,9 @@ class TaskInfo:
 @functools.cache
 def task_info(name: str) -> TaskInfo:
     name = resolve_task(name)
-    dataset_cls, config_cls = _registry()[name]
+    dataset_cls, config_cls = _classes(name)
     # reasoning_gym.<category>.<module>
-    category = dataset_cls.__module__.split(".")[1]
+    category = DATASET_TASKS[name].category if name in DATASET_TASKS else dataset_cls.__module__.split(".")[1]
     fields = tuple(f.name for f in dataclasses.fields(config_cls) if f.name not in ("seed", "size"))
     return TaskInfo(name, category, fields, _num_levels(name), name in SANDBOXED)
 
@@ -129,17 +182,17 @@ def task_info(name: str) -> TaskInfo:
 def _num_levels(name: str) -> int:
     from reasoning_gym.factory import create_curriculum, has_curriculum
 
-    if not has_curriculum(name):
+    if name in DATASET_TASKS or not has_curriculum(name):
         return 0
     return max(len(a.levels) for a in create_curriculum(name).attributes.values())
 
 
 def config_class(name: str):
-    return _registry()[resolve_task(name)][1]
+    return _classes(resolve_task(name))[1]
 
 
 def dataset_class(name: str):
-    return _registry()[resolve_task(name)][0]
+    return _classes(resolve_task(name))[0]
 
 
 def build_config(name: str, config: dict[str, Any] | None, difficulty: int | None, seed: int, size: int):
@@ -162,6 +215,8 @@ def build_config(name: str, config: dict[str, Any] | None, difficulty: int | Non
         cfg = cls(**fields)
         if hasattr(cfg, "validate"):  # a few config classes have none
             cfg.validate()
+    except RGVError:  # already one line that says what to do (the math datasets' loading errors)
+        raise
     except (AssertionError, ValueError, TypeError) as exc:
         where = f" at difficulty {difficulty}" if difficulty is not None else ""
         raise RGVError(f"invalid config for task {name!r}{where}: {exc or type(exc).__name__} (config: {config})") from None

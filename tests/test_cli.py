@@ -43,8 +43,9 @@ def test_bad_input_is_one_clear_line(args, expected):
 
 def test_tasks_lists_all_with_sandbox_and_levels():
     rows = json.loads(rgv("tasks", "--json").stdout)
-    assert len(rows) == 105
+    assert len(rows) == 105 + 3  # reasoning-gym's, and the math datasets
     by_name = {r["task"]: r for r in rows}
+    assert {"math", "gsm8k", "deepscaler"} <= set(by_name) and by_name["gsm8k"]["category"] == "math_datasets"
     assert by_name["countdown"]["sandboxed"] and not by_name["leg_counting"]["sandboxed"]
     assert by_name["leg_counting"]["difficulty_levels"] == 36 and by_name["leg_counting"]["env_id"] == "rg-leg-counting"
 
@@ -188,7 +189,7 @@ def test_piped_tasks_are_tab_separated_with_full_names():
     lines = out.stdout.splitlines()
     assert lines[0].split("\t") == ["task", "env_id", "category", "levels", "sandboxed", "reference", "level_notes"]
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
-    assert len(rows) == 105 and all(len(r) == 7 for r in rows.values())
+    assert len(rows) == 105 + 3 and all(len(r) == 7 for r in rows.values())
     assert rows["intermediate_integration"][:2] == ["intermediate_integration", "rg-intermediate-integration"]
     assert rows["leg_counting"][3:] == ["0..35", "no", "answer", "-"]
 

@@ -222,6 +222,20 @@ def test_curriculum_levels(tmp_path):
     assert all(line.get_drawstyle() == "steps-post" for line in ax.get_lines())
 
 
+def test_reasoning_vocabulary_share(tmp_path):
+    run = tmp_path / "rv"
+    write_metrics(run, [{**trl_line(s), "reasoning_vocab/share": 0.1 * s} for s in range(1, 4)])
+    fig = curves_figure([run])
+    t = [x for x in titles(fig) if x.startswith("Sampled tokens from the reasoning vocabulary")]
+    assert len(t) == 1
+    ax = fig.axes[titles(fig).index(t[0])]
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == pytest.approx([0.1, 0.2, 0.3])  # axis in %
+    plain = tmp_path / "plain"
+    write_metrics(plain, [trl_line(s) for s in range(1, 4)])
+    assert not any(x.startswith("Sampled tokens") for x in titles(curves_figure([plain])))
+
+
 def test_truncated_last_line_is_skipped(tmp_path):
     run = tmp_path / "cut"
     write_metrics(run, [trl_line(s) for s in (1, 2, 3)], tail='{"step": 4, "reward": 0.')

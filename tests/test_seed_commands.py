@@ -372,3 +372,54 @@ def test_setup_sh_parses_and_rejects_unknown_options(setup_copy):
     if shutil.which("shellcheck"):
         check = subprocess.run(["shellcheck", "-S", "warning", str(ROOT / "setup.sh")], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout
+
+
+# --- the vocabulary-expansion seed (003): its Hydra overrides -------------------------------------
+
+
+@pytest.mark.parametrize("override,ours", [
+    ("model.name=Qwen/Qwen2.5-1.5B", "model.name_or_path"),
+    ("dataset.max_train_samples=1000", "data.num_train_examples"),
+    ("exp_name=my_experiment", "logging.run_name=NAME"),
+    ("model.model_kwargs.load_in_8bit=true", "model.load_in_8bit"),
+    ("model.model_kwargs.torch_dtype=bf16", "model.dtype"),
+    ("dataset=gsm8k", "tasks=NAME"),
+])
+def test_seed_hydra_keys_name_this_projects_key(override, ours):
+    from rg_verifiers.config import load_config
+    from rg_verifiers.config.schema import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        load_config(ROOT / "configs/experiments/leg_counting_embedded_cpu.yaml", [override])
+    line = str(e.value)
+    assert "\n" not in line and "seed framework's key" in line and ours in line
+
+
+@pytest.mark.parametrize("override", ["training.num_train_epochs=2", "training.learning_rate=1e-5",
+                                      "training.per_device_train_batch_size=4", "training.gradient_accumulation_steps=1",
+                                      "training.num_generations=4", "logging.enabled=false", "logging.mode=offline",
+                                      "logging.project=rlvr-vocab", "model.reasoning_vocab_size=151646",
+                                      "training.gradient_checkpointing=true", "training.bf16=false"])
+def test_seed_overrides_that_exist_here_work_as_written(override):
+    from rg_verifiers.config import load_config
+
+    load_config(ROOT / "configs/experiments/leg_counting_embedded_cpu.yaml", [override])
+
+
+def test_seed_scripts_train_py_is_train_minimal():
+    """`python scripts/train.py <config>` (seeds 000/001) is the same entry point as train_minimal.py."""
+    seed = run(PY, "scripts/train.py", QWEN7B, "--print-launch", "--gpus", "4")
+    ours = run(PY, "train_minimal.py", QWEN7B, "--print-launch", "--gpus", "4")
+    assert seed.returncode == ours.returncode == 0, seed.stderr
+    assert seed.stdout == ours.stdout and "vf-vllm --model Qwen/Qwen2.5-7B-Instruct" in seed.stdout
+    bad = run(PY, "scripts/train.py", "configs/experiments/nope.yaml")
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_bare_train_minimal_uses_the_cpu_config():
+    """`python train_minimal.py` with no config (seed 004), and with overrides only."""
+    bare = run(PY, "train_minimal.py", "--print-launch")
+    assert bare.returncode == 0 and "no config given" in bare.stderr
+    assert "leg_counting_embedded_cpu.yaml" in bare.stdout.splitlines()[-1]
+    only = run(PY, "train_minimal.py", "training.max_steps=1", "--print-launch")
+    assert only.returncode == 0 and only.stdout.splitlines()[-1].endswith("training.max_steps=1")

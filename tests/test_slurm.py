@@ -717,3 +717,22 @@ def test_rgv_slurm_commands(work):
                            "--inference-gpus", "1"], cwd=work, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "inference_gpus must equal gpus" in proc.stderr
+
+
+def test_reasoning_vocabulary_checkpoint_is_written_before_vf_vllm_serves_it(work):
+    (work / "configs" / "rv.yaml").write_text("_base_: leg_counting.yaml\nmodel:\n  reasoning_vocab_size: 64\n"
+                                              "training:\n  output_dir: outputs/rv\n")
+    # a fake python that records the command (the real one would load the model)
+    (work / "bin" / "python").write_text('#!/bin/bash\necho "python $*" >> "$FAKE_DIR/calls.log"\n')
+    (work / "bin" / "python").chmod(0o755)
+    path = write_script(render_train_script("configs/rv.yaml", "acct", work_dir=work, port=8000, group_port=51216),
+                        work / "rv.sh")
+    proc = run_script(path, work)
+    assert proc.returncode == 0, proc.stderr
+    log = calls(work)
+    names = [line.split()[0] for line in log]
+    assert names.index("python") < names.index("vf-vllm") < names.index("accelerate")
+    assert log[names.index("python")] == "python -m rg_verifiers.reasoning_vocab configs/rv.yaml"
+    assert option(log[names.index("vf-vllm")], "--model") == "outputs/rv/reasoning_vocab"
+    plain = write_script(render_train_script("configs/leg_counting.yaml", "acct", work_dir=work), work / "plain.sh")
+    assert "rg_verifiers.reasoning_vocab" not in plain.read_text()

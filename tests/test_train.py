@@ -40,6 +40,10 @@ def test_cpu_training_steps_change_weights_and_write_results(tmp_path):
     assert step0["n"] == 4 and "leg_counting" in step0["per_task"] and 0 <= step0["parse_failure_rate"] <= 1
     result = json.loads((out / "train_results.json").read_text())
     assert result["global_step"] == 2 and result["backend"] == "trl"
+    # model.reasoning_vocab_size=0, the default, is the baseline: no rows added, no expanded copy written
+    assert result["reasoning_vocab_size"] == 0 and result["embedding_rows"] == 49152
+    assert not (out / "reasoning_vocab").exists()
+    assert "rgv_reasoning_vocab" not in json.loads((out / "final" / "config.json").read_text())
     logs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     step_logs = [entry for entry in logs if "reward" in entry]
     assert [entry["step"] for entry in step_logs] == [1, 2]
@@ -64,12 +68,25 @@ def test_cpu_training_steps_change_weights_and_write_results(tmp_path):
 
 @pytest.mark.slow
 def test_lora_training_saves_an_adapter(tmp_path):
+    """LoRA with a reasoning vocabulary (its rows train through peft's trainable tokens) and TensorBoard,
+    which gets the fixed evaluations as well as the training metrics."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     out = tmp_path / "lora"
     done = train_minimal(CPU_CONFIG, *TINY, "training.max_steps=1", "training.eval_steps=null", "data.num_eval_examples=2",
-                         "model.lora.enabled=true", "model.lora.r=4", f"training.output_dir={out}")
+                         "model.lora.enabled=true", "model.lora.r=4", "model.reasoning_vocab_size=16",
+                         "logging.report_to=tensorboard", f"training.output_dir={out}")
     assert done.returncode == 0, done.stderr[-3000:]
     assert (out / "final" / "adapter_model.safetensors").is_file()
     assert {p.name for p in (out / "eval_results").glob("*.json")} == {"eval_step_0.json", "eval_step_1.json"}
+    adapter = safetensors(out / "final" / "adapter_model.safetensors")
+    deltas = [k for k in adapter if "trainable_tokens_delta" in k]
+    assert deltas and all(adapter[k].shape[0] == 16 for k in deltas), list(adapter)
+    events = [EventAccumulator(str(d)).Reload() for d in {p.parent for p in out.rglob("events.out.tfevents.*")}]
+    tags = {t for e in events for t in e.Tags()["scalars"]}
+    assert {"eval/accuracy", "eval/parse_failure_rate", "eval/leg_counting/accuracy"} <= tags, tags
+    steps = sorted(ev.step for e in events if "eval/accuracy" in e.Tags()["scalars"] for ev in e.Scalars("eval/accuracy"))
+    assert steps == [0, 1]
 
 
 @pytest.mark.parametrize("overrides,expected", [

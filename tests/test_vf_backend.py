@@ -386,3 +386,59 @@ def test_defect8_no_server_is_one_line_after_the_timeout():
 
     with pytest.raises(RGVError, match=r"no vf-vllm server answered at .* within 1 s .* vf-vllm --model Qwen/Qwen2.5-1.5B-Instruct"):
         wait_for_server(_cfg_for_port(free_port(), 1), Console(stderr=True), poll_s=0.2)
+
+
+# ------------------------------------------------------------------------------------------------
+# reasoning vocabulary (model.reasoning_vocab_size) on the verifiers backend
+
+
+def test_reasoning_vocabulary_is_served_trained_and_decoded_as_mirrors(tmp_path, run_env, server_factory):
+    """The printed launch order: the expanded checkpoint is written, vf-vllm serves it, RLTrainer trains it;
+    the server's text drops the reasoning ids (its tokenizer has no string for them), the rollouts the
+    rubric scores have them back as their mirrors' text."""
+    from transformers import AutoTokenizer
+
+    from rg_verifiers import reasoning_vocab as rv
+
+    size = 8192  # on this random tiny model about 1 sampled token in 7 is a reasoning id
+    cfg, overrides = experiment(tmp_path, **{"model.reasoning_vocab_size": size, "training.max_steps": 1,
+                                             "training.log_completions": "true"})
+    sys.path.insert(0, str(ROOT))
+    try:
+        from train_minimal import launch_commands
+    finally:
+        sys.path.remove(str(ROOT))
+    prepare = launch_commands(str(cfg), overrides, 2, 1)[0]
+    assert prepare.startswith("python -m rg_verifiers.reasoning_vocab ")
+    done = subprocess.run([sys.executable, *prepare.split()[1:]], cwd=ROOT, env=run_env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expanded = tmp_path / "run" / "reasoning_vocab"
+    assert done.stdout.strip() == str(expanded)
+    server = server_factory(cfg, overrides, run_env)
+    done = train(cfg, overrides, run_env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = tmp_path / "run"
+    tok = AutoTokenizer.from_pretrained(expanded)
+    vocab = rv.ReasoningVocab.of(out / "final")
+    assert vocab is not None and vocab.size == size
+    assert json.loads((out / "final" / "config.json").read_text())["vocab_size"] == len(tok) + size
+    state = server.get("/standin/state")
+    assert state["errors"] == [] and state["updated_params"] > 0 and state["policy_version"] >= 1
+    log = server.get("/standin/log")
+    assert {r["model"] for r in log} == {str(expanded)} and {r["status"] for r in log} == {200}
+    rollouts = [r for r in log if r["temperature"] == 1.0]
+    with_reasoning = [r for r in rollouts if any(vocab.is_reasoning(t) for t in r["completion_ids"])]
+    assert with_reasoning, "no rollout sampled a reasoning id"
+    eos = set(tok.all_special_ids)
+    restored = {tok.decode([t for t in vocab.to_standard(r["completion_ids"]) if t not in eos], skip_special_tokens=True)
+                for r in rollouts}
+    assert all(r["text"] not in restored for r in with_reasoning)  # the server's own text lost tokens
+    scored = {json.loads(line)["completion"] for line in (out / "completions.jsonl").read_text().splitlines()}
+    assert scored <= restored | {r["text"] for r in rollouts if r not in with_reasoning}
+    assert scored & {tok.decode([t for t in vocab.to_standard(r["completion_ids"]) if t not in eos],
+                                skip_special_tokens=True) for r in with_reasoning}
+    sampled = [t for r in rollouts for t in r["completion_ids"]]
+    share = sum(vocab.is_reasoning(t) for t in sampled) / len(sampled)
+    logged = [s["reasoning_vocab/share"] for s in step_logs(out)]
+    assert len(logged) == 1 and 0 < logged[0] <= 1 and abs(logged[0] - share) < 0.2, (logged, share)

@@ -214,9 +214,9 @@ class Bench:
             endpoint.sem.release()
         endpoint.note_success()
         completion = [{"role": "assistant", "content": reply.text}]
-        answer = parse_answer(completion) if reply.status == "ok" else None
+        info = item.info
+        answer = parse_answer(completion, info["rg_task"]) if reply.status == "ok" else None
         if reply.status == "ok":
-            info = item.info
             score = (await self.scorer.score_batch([(info["rg_task"], info["config"], info["entry"], answer)]))[0]
             correct, status = score.score, score.status
         else:
@@ -225,7 +225,7 @@ class Bench:
             "example_id": item.example_id, "rollout": r, "prompt_hash": item.prompt_hash,
             "model": pair.model.label, "task": pair.task.name,
             "completion": reply.text, "answer": answer, "correct": correct, "reward": correct,
-            "parse_failure": int(answer is None and reply.status == "ok"), "format": int(format_ok(completion)),
+            "parse_failure": int(answer is None and reply.status == "ok"), "format": int(format_ok(completion, info["rg_task"])),
             "status": status, "finish_reason": reply.finish_reason,
             "completion_tokens": reply.completion_tokens, "latency_s": round(reply.latency_s, 4),
             # a refused request is an error, never a score: results leave it out of accuracy

@@ -222,6 +222,11 @@ def place_checkpoints(models: list[ModelSpec]) -> list[ModelSpec]:
     (config, architecture, an adapter's base model) so a bad folder costs one line, not a wait."""
     if not any(local_folder(m) for m in models):
         return models
+    from ..reasoning_vocab import refuse_served_reasoning_vocab
+
+    for m in models:  # vLLM and llama.cpp alike would score it on text without its reasoning tokens
+        if local_folder(m):
+            refuse_served_reasoning_vocab(local_folder(m))
     from .servers import local_serving_problem
 
     if local_serving_problem() is None:

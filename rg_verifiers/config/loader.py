@@ -320,11 +320,42 @@ def _read_yaml(file: Path) -> dict:
     return raw
 
 
+# keys of the seed frameworks' Hydra configs (../shared/seeds/) -> this project's, named in the error
+SEED_KEYS = {
+    "exp_name": "logging.run_name=NAME (the output dir is outputs/NAME unless training.output_dir is set)",
+    "output_dir": "training.output_dir",
+    "seed": "training.seed (data.seed for the generated questions)",
+    "model.name": "model.name_or_path",
+    "model.model_kwargs.torch_dtype": "model.dtype",
+    "model.model_kwargs.load_in_8bit": "model.load_in_8bit",
+    "model.model_kwargs.load_in_4bit": "model.load_in_4bit",
+    "model.model_kwargs.attn_implementation": "model.attn_implementation",
+    "model.generation_kwargs.max_new_tokens": "training.max_completion_length",
+    "model.generation_kwargs.temperature": "training.temperature",
+    "dataset": "tasks=NAME (a file in configs/tasks/) or tasks=[{name: ...}]",
+    "dataset.name": "tasks=[{name: TASK}] (reasoning-gym tasks and the math datasets: README, 'Math datasets')",
+    "dataset.max_train_samples": "data.num_train_examples",
+    "dataset.max_eval_samples": "data.num_eval_examples",
+    "dataset.system_prompt": "data.system_prompt",
+    "dataset.train_split": "data.num_train_examples (train and eval rows are disjoint by construction)",
+    "training.bf16": None, "training.gradient_checkpointing": None,  # the same here: no hint
+}
+
+
+def _seed_key_hint(key: str) -> str | None:
+    """One line naming this project's key for a seed framework's key (None: not a seed key)."""
+    want = SEED_KEYS.get(key, SEED_KEYS.get(key.split(".")[0]) if "." not in key else None)
+    return f"{key!r} is the seed framework's key; here it is {want}" if want else None
+
+
 def _apply_override(acc, item: str, cdir: Path | None):
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"override {item!r} must look like key=value, e.g. training.max_steps=10")
+    hint = _seed_key_hint(key) if key not in GROUPS else None
+    if hint and OmegaConf.select(acc, key, default="__missing__") == "__missing__":
+        raise ConfigError(f"unknown config key in override {item!r}: {hint}")
     value = _parse_value(item, text)
     if key in GROUPS and isinstance(value, str):
         return _merge_group(acc, key, value, cdir)

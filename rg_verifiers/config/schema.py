@@ -73,11 +73,20 @@ class ModelConfig:
         default=False,
         metadata={"help": "As load_in_8bit with 4-bit NF4 weights (QLoRA); bf16 compute."},
     )
+    reasoning_vocab_size: int = field(
+        default=0,
+        metadata={
+            "help": "Reasoning-vocabulary expansion: N extra tokens, each a copy of a regular token (embedding and "
+            "output rows), that the policy may write only before `</think>`/`<answer>` and that decode as the token "
+            "they copy (README, 'Reasoning vocabulary'). 0 = baseline; the vocabulary size = a full copy."
+        },
+    )
 
 
 @dataclass
 class TaskSpec:
-    name: str = field(default=REQUIRED, metadata={"help": "reasoning-gym task name, e.g. 'leg_counting'."})
+    name: str = field(default=REQUIRED, metadata={"help": "reasoning-gym task name, e.g. 'leg_counting', or a math "
+                                                  "dataset task: math, gsm8k, deepscaler (README, 'Math datasets')."})
     weight: float = field(default=1.0, metadata={"help": "Sampling weight in a mixture (relative, > 0)."})
     config: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "Keyword arguments for the task's reasoning-gym config."}
@@ -404,6 +413,8 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         one_of("model.lora.bias", m.lora.bias, LORA_BIAS)
         one_of("model.lora.task_type", m.lora.task_type, ("CAUSAL_LM",))
 
+    need(isinstance(m.reasoning_vocab_size, int) and m.reasoning_vocab_size >= 0, "model.reasoning_vocab_size",
+         "must be an integer >= 0 (0 = no reasoning vocabulary)", m.reasoning_vocab_size)
     if m.load_in_8bit or m.load_in_4bit:
         bits = "model.load_in_8bit" if m.load_in_8bit else "model.load_in_4bit"
         need(not (m.load_in_8bit and m.load_in_4bit), "model.load_in_4bit", "cannot be combined with load_in_8bit", True)

@@ -48,13 +48,36 @@ def log_eval_to_wandb(report: dict) -> None:
     wandb = sys.modules.get("wandb")  # only when a tracker imported it; never imports it here
     if wandb is None or getattr(wandb, "run", None) is None:
         return
-    values = {"eval/accuracy": report["accuracy"], "eval/parse_failure_rate": report["parse_failure_rate"],
-              "train/global_step": report["step"]}
+    wandb.log({**eval_scalars(report), "train/global_step": report["step"]})
+
+
+def eval_scalars(report: dict) -> dict:
+    """The fixed eval's numbers, named as the trackers show them (eval_warmup/... for the warm-up's)."""
+    values = {"eval/accuracy": report["accuracy"], "eval/parse_failure_rate": report["parse_failure_rate"]}
     for task, r in report.get("per_task", {}).items():
         values[f"eval/{task}/accuracy"] = r["accuracy"]
     if report.get("stage") == "warmup":
-        values = {("eval_warmup/" + k[5:] if k.startswith("eval/") else k): v for k, v in values.items()}
-    wandb.log(values)
+        values = {"eval_warmup/" + k[5:]: v for k, v in values.items()}
+    return values
+
+
+def log_eval_to_tensorboard(report: dict, callbacks) -> None:
+    """The fixed eval into the run's TensorBoard event file, through the writer transformers'
+    TensorBoardCallback opened (Trainer.log cannot carry it, as for W&B)."""
+    from transformers.integrations import TensorBoardCallback
+
+    for cb in callbacks or []:
+        if not isinstance(cb, TensorBoardCallback):
+            continue
+        writer, own = cb.tb_writer, False
+        if writer is None and getattr(cb, "logging_dir", None):
+            # the final eval runs after TensorBoardCallback.on_train_end closed its writer: a second event
+            # file in the same folder is the same TensorBoard run
+            writer, own = cb._SummaryWriter(log_dir=cb.logging_dir), True
+        if writer is not None:
+            for name, value in eval_scalars(report).items():
+                writer.add_scalar(name, value, report["step"])
+            writer.close() if own else writer.flush()
 
 
 class FixedEvalCallback(TrainerCallback):
@@ -67,6 +90,7 @@ class FixedEvalCallback(TrainerCallback):
         self.rows, self.make_generate, self.out_dir, self.eval_steps = rows, make_generate, out_dir, eval_steps
         self.after_warmup = after_warmup
         self.done: set[int] = set()
+        self.callbacks = None  # the trainer's callbacks (attach), for its TensorBoard writer
         self.console = Console(stderr=True)
 
     def _run(self, state, model) -> None:
@@ -79,12 +103,18 @@ class FixedEvalCallback(TrainerCallback):
             report = evaluate_rows(self.rows, self.make_generate(model), step, stage=stage)
         path = write_eval(self.out_dir, report)
         baseline = Path(self.out_dir) / "eval_results" / "eval_step_0.json"
+        reports = [report]
         if stage == "warmup" and baseline.is_file():  # written before the trainer (and its tracker) started
-            log_eval_to_wandb(json.loads(baseline.read_text()))
-        log_eval_to_wandb(report)
+            reports.insert(0, json.loads(baseline.read_text()))
+        for r in reports:
+            log_eval_to_wandb(r)
+            log_eval_to_tensorboard(r, self.callbacks)
         what = "after warm-up" if stage == "warmup" else f"step {step}"
         self.console.print(f"eval {what}: accuracy {report['accuracy']:.3f}, "
                            f"parse failures {report['parse_failure_rate']:.2f} -> {path}", markup=False)
+
+    def attach(self, trainer) -> None:
+        self.callbacks = trainer.callback_handler.callbacks
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step == 0:  # a resumed run already has its baseline

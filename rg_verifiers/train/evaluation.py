@@ -53,6 +53,10 @@ def hf_generate(model, tokenizer, max_new_tokens: int, batch_size: int = 8) -> G
     """Greedy generation with a transformers model (the TRL/CPU backend)."""
     import torch
 
+    from ..reasoning_vocab import activate
+
+    activate(model, tokenizer)  # an expanded model: the span rule, and mirrors decoded
+
     def generate(prompts):
         was_training = model.training
         model.eval()
@@ -74,8 +78,11 @@ def hf_generate(model, tokenizer, max_new_tokens: int, batch_size: int = 8) -> G
     return generate
 
 
-def openai_generate(base_url: str, model: str, max_tokens: int, concurrency: int = 32) -> Generate:
-    """Greedy generation through an OpenAI-compatible server (vf-vllm holds the synced weights)."""
+def openai_generate(base_url: str, model: str, max_tokens: int, concurrency: int = 32, reasoning=None) -> Generate:
+    """Greedy generation through an OpenAI-compatible server (vf-vllm holds the synced weights).
+
+    `reasoning` = (ReasoningVocab, tokenizer) of an expanded model: texts are decoded from the returned
+    token ids with mirrors (the server's tokenizer drops the reasoning ids)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from openai import OpenAI
@@ -88,9 +95,15 @@ def openai_generate(base_url: str, model: str, max_tokens: int, concurrency: int
         from ..errors import RGVError
 
         try:
-            r = client.chat.completions.create(model=model, messages=messages, max_tokens=max_tokens, temperature=0.0)
+            extra = {"extra_body": {"return_token_ids": True}} if reasoning else {}
+            r = client.chat.completions.create(model=model, messages=messages, max_tokens=max_tokens, temperature=0.0,
+                                               **extra)
         except OpenAIError as e:
             raise RGVError(f"evaluation request to {base_url} for {model!r} failed: {' '.join(str(e).split())[:500]}") from None
+        if reasoning:
+            from ..reasoning_vocab import restore_response
+
+            restore_response(r, *reasoning)
         return r.choices[0].message.content or ""
 
     def generate(prompts):

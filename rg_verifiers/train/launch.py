@@ -22,9 +22,21 @@ TRAIN_ENTRY = "train_minimal.py"
 
 
 def server_model(cfg: ExperimentConfig) -> str:
-    """What vf-vllm loads (`--model`): the embedded model is a local folder, anything else as written."""
+    """What vf-vllm loads (`--model`): the embedded model is a local folder, anything else as written;
+    with model.reasoning_vocab_size, the expanded checkpoint `prepare_args` writes first."""
+    from ..reasoning_vocab import ReasoningVocab, prepared_dir
+
     name = cfg.model.name_or_path
+    if cfg.model.reasoning_vocab_size and ReasoningVocab.of(name) is None:
+        return str(prepared_dir(cfg.training.output_dir))
     return str(hf_model_dir()) if is_embedded(name) else name
+
+
+def prepare_args(cfg: ExperimentConfig, config_path: str, overrides=()) -> list[str] | None:
+    """The command that writes the checkpoint vf-vllm must serve before it starts (None: nothing to write)."""
+    if not cfg.model.reasoning_vocab_size or server_model(cfg) == cfg.model.name_or_path:
+        return None
+    return ["python", "-m", "rg_verifiers.reasoning_vocab", str(config_path), *overrides]
 
 
 def served_model_name(cfg: ExperimentConfig) -> str:
@@ -57,7 +69,7 @@ def vf_vllm_args(cfg: ExperimentConfig, inference_gpus: int = 1, host: str | Non
             "--data-parallel-size", str(data_parallel_size(cfg, inference_gpus)),
             "--gpu-memory-utilization", str(v.gpu_memory_utilization),
             "--max-model-len", str(v.max_model_len or t.max_prompt_length + t.max_completion_length)]
-    if cfg.model.revision and not Path(cfg.model.name_or_path).expanduser().exists():
+    if cfg.model.revision and not Path(server_model(cfg)).expanduser().exists():
         args += ["--revision", cfg.model.revision]
     if cfg.model.dtype != "auto":
         args += ["--dtype", cfg.model.dtype]  # sampling logprobs in the dtype the trainer computes them in

@@ -43,7 +43,12 @@ def quantization_config(cfg: ExperimentConfig):
 
 def policy_facts(model) -> dict:
     """What the trained model really was (train_results.json), read off the loaded model."""
-    return {"model_dtype": str(model.dtype), "attn_implementation": getattr(model.config, "_attn_implementation", None)}
+    from ..reasoning_vocab import ReasoningVocab
+
+    vocab = ReasoningVocab.of(model)
+    return {"model_dtype": str(model.dtype), "attn_implementation": getattr(model.config, "_attn_implementation", None),
+            "embedding_rows": int(model.get_input_embeddings().weight.shape[0]),
+            "reasoning_vocab_size": vocab.size if vocab else 0}
 
 
 def drop_long_prompts(dataset, tokenizer, max_prompt_length: int, console=None):

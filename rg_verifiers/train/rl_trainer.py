@@ -145,6 +145,13 @@ class RGVOrchestrator(Orchestrator):
                 by_task[info["rg_task"]].append(score)
         for task, scores in by_task.items():
             out[f"task_reward/{task}"] = statistics.fmean(scores)
+        reasoning = getattr(getattr(self, "env", None), "rgv_reasoning", None)
+        if reasoning is not None:  # as the TRL backend: the share of sampled tokens that are reasoning ids
+            from ..reasoning_vocab import reasoning_token_share
+
+            ids = [((step or {}).get("tokens") or {}).get("completion_ids") or []
+                   for s in states for step in (state_get(s, "trajectory") or [])[-1:]]
+            out["reasoning_vocab/share"] = reasoning_token_share(reasoning[0], ids)
         lengths = [len(self.processing_class.encode(_text(c), add_special_tokens=False)) for c in batch.completions]
         if lengths:
             out.update({"completions/mean_length": statistics.fmean(lengths), "completions/min_length": min(lengths),

@@ -141,8 +141,37 @@ def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, cons
         wait_for_server(cfg, console)
 
         def baseline(model, tokenizer):
-            return openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length)
+            from ..reasoning_vocab import ReasoningVocab
+
+            vocab = ReasoningVocab.of(model)
+            return openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length,
+                                   reasoning=(vocab, tokenizer) if vocab else None)
     return run_warmup(cfg, env, model_path, console, baseline, model_init_kwargs(cfg, torch.cuda.is_available()))
+
+
+def reasoning_vocab_stage(cfg: ExperimentConfig, model_path: str, console, poll_s: float = 2.0) -> str:
+    """The expanded checkpoint (`<output_dir>/reasoning_vocab`) both backends start from; rank 0 writes it,
+    the other ranks wait for it (they would otherwise race to write one folder)."""
+    import time
+
+    import torch
+
+    from .. import reasoning_vocab as rv
+    from .policy import model_init_kwargs
+
+    size = cfg.model.reasoning_vocab_size
+    if is_main_process():
+        return rv.prepare(model_path, size, cfg.training.output_dir, model_init_kwargs(cfg, torch.cuda.is_available()),
+                          console)
+    if rv.ReasoningVocab.of(model_path) is not None:
+        return rv.prepare(model_path, size, cfg.training.output_dir)  # only checks the size
+    out = rv.prepared_dir(cfg.training.output_dir)
+    deadline = time.monotonic() + 1800
+    while not (out / "rgv_source.json").is_file():
+        if time.monotonic() > deadline:
+            raise RGVError(f"rank 0 did not write the expanded checkpoint {out} within 30 minutes")
+        time.sleep(poll_s)
+    return rv.prepare(model_path, size, cfg.training.output_dir)
 
 
 RUN_RECORDS = ("metrics.jsonl", "eval_results", "training_curves.png", "train_results.json", "curriculum.jsonl")
@@ -196,6 +225,8 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
     model_path = resolve_model(cfg.model.name_or_path, cfg.model.revision, console)  # fails before data work
     if env is None:
         env = build_env(cfg)
+    if cfg.model.reasoning_vocab_size:
+        model_path = reasoning_vocab_stage(cfg, model_path, console)
     if cfg.warmup.enabled:
         model_path = warmup_stage(cfg, env, model_path, backend, console)
     if backend == "trl":

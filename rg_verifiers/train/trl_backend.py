@@ -8,6 +8,7 @@ from collections import defaultdict
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs
 from ..protocol import parse_answer
+from ..reasoning_vocab import activate, expose_token_wrapper_bias, lora_token_indices
 from ..rewards import get_reward, score_results
 from ..rubric import partial_credit_of
 from .callbacks import FixedEvalCallback, MetricsFileCallback
@@ -16,10 +17,12 @@ from .policy import drop_long_prompts, model_init_kwargs, policy_facts
 from .run import is_main_process
 
 
-def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True) -> list:
+def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True,
+                     reasoning_vocab=None) -> list:
     """One TRL reward function per configured reward (TRL logs each as rewards/<name>/mean);
-    the first also logs the parse-failure rate and the task score per task, and hands the task
-    scores to the curriculum."""
+    the first also logs the parse-failure rate and the task score per task, hands the task
+    scores to the curriculum, and with a reasoning vocabulary logs reasoning_vocab/share (the
+    fraction of completion tokens that are reasoning ids)."""
     funcs = []
     seen_rewards: dict[str, list[float]] = {}  # this batch's values per reward, for the completion log
     for k, spec in enumerate(cfg.rewards):
@@ -45,7 +48,12 @@ def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None
                 if curriculum is not None:
                     curriculum.collect(info, scores)
             if _first and log_metric is not None:
-                log_metric("parse_failure", statistics.fmean(parse_answer(c) is None for c in completions))
+                log_metric("parse_failure", statistics.fmean(parse_answer(c, i["rg_task"]) is None
+                                                              for c, i in zip(completions, info)))
+                if reasoning_vocab is not None and kwargs.get("completion_ids") is not None:
+                    from ..reasoning_vocab import reasoning_token_share
+
+                    log_metric("reasoning_vocab/share", reasoning_token_share(reasoning_vocab, kwargs["completion_ids"]))
                 by_task = defaultdict(list)
                 for i, score in zip(info, scores):
                     by_task[i["rg_task"]].append(score)
@@ -109,12 +117,13 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_path, **model_init_kwargs(cfg, torch.cuda.is_available()))
+    reasoning_vocab = activate(model, tokenizer)  # None unless model.reasoning_vocab_size expanded it
     lora = to_lora_config_kwargs(cfg)
     peft_config = None
     if lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(**lora)
+        peft_config = LoraConfig(**lora, trainable_token_indices=lora_token_indices(model, reasoning_vocab))
     checkpoint = resolve_resume_checkpoint(cfg)
     callbacks = [MetricsFileCallback(t.output_dir)]
     trainer_cls, extra, curriculum = GRPOTrainer, {}, None
@@ -138,13 +147,18 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
 
         completion_log = CompletionLog(t.output_dir, console=console)
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
-    callbacks.append(FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
-                                       t.output_dir, t.eval_steps, after_warmup=after_warmup))
+    evaluator = FixedEvalCallback(eval_rows, lambda m: hf_generate(m, tokenizer, t.max_completion_length),
+                                  t.output_dir, t.eval_steps, after_warmup=after_warmup)
+    callbacks.append(evaluator)
     trainer = trainer_cls(
-        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log, partial_credit_of(env.rubric)),
+        model=model, reward_funcs=trl_reward_funcs(cfg, curriculum, completion_log, partial_credit_of(env.rubric),
+                                                   reasoning_vocab),
         args=args, train_dataset=train_rows, processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
         **extra,
     )
+    evaluator.attach(trainer)
+    if reasoning_vocab is not None and peft_config is not None:
+        expose_token_wrapper_bias(trainer.model)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(RichProgressCallback)
     output = trainer.train(resume_from_checkpoint=checkpoint)

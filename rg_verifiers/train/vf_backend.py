@@ -43,6 +43,7 @@ from .evaluation import openai_generate
 from .launch import served_model_name, server_url, vf_vllm_command
 from .policy import model_init_kwargs, policy_facts
 from .run import is_main_process
+from ..reasoning_vocab import activate, lora_token_indices
 
 
 def _get_json(url: str, timeout: float = 10.0):
@@ -134,27 +135,31 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
     wait_for_server(cfg, console)
     from .rl_trainer import RGVOrchestrator, RGVRLConfig, RGVRLTrainer, rl_module
 
+    # liger's kernels are triton (GPU) code
+    model, tokenizer = vf.get_model_and_tokenizer(model_path, use_liger=cuda,
+                                                  model_kwargs={**model_init_kwargs(cfg, cuda), "use_cache": False})
+    reasoning_vocab = activate(model, tokenizer)  # None unless model.reasoning_vocab_size expanded it
     kwargs = to_rl_config_kwargs(cfg, world)
-    kwargs.update(use_liger=cuda, use_cpu=t.use_cpu or not cuda)  # liger's kernels are triton (GPU) code
+    kwargs.update(use_liger=cuda, use_cpu=t.use_cpu or not cuda)
     lora = to_lora_config_kwargs(cfg)
     if lora:
         from peft import LoraConfig
 
-        kwargs["lora_config"] = LoraConfig(**lora)
+        kwargs["lora_config"] = LoraConfig(**lora, trainable_token_indices=lora_token_indices(model, reasoning_vocab))
     args = RGVRLConfig(**kwargs)
-    model, tokenizer = vf.get_model_and_tokenizer(model_path, use_liger=args.use_liger,
-                                                  model_kwargs={**model_init_kwargs(cfg, cuda), "use_cache": False})
     # RLTrainer sends this as every rollout's `model`: it must be the name vf-vllm serves, not the local folder
     model.config._name_or_path = served_model_name(cfg)
     if not hasattr(model, "warnings_issued"):
         model.warnings_issued = {}  # transformers 5 removed it; RLTrainer.__init__ writes to it
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    reasoning = (reasoning_vocab, tokenizer) if reasoning_vocab is not None else None
+    env.rgv_reasoning = reasoning
     env.rubric = TrainingRubric(get_scorer(), [(r.name, r.weight) for r in cfg.rewards], parser=env.parser,
                                 partial_credit=partial_credit_of(env.rubric))
 
     eval_rows = list(env.eval_dataset) if env.eval_dataset is not None else []
-    gen = openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length)
+    gen = openai_generate(f"{server_url(cfg)}/v1", served_model_name(cfg), t.max_completion_length, reasoning=reasoning)
     evaluator = ServerEvalCallback(eval_rows, lambda _m: gen, t.output_dir, t.eval_steps, is_main, after_warmup=after_warmup)
     callbacks = ([MetricsFileCallback(t.output_dir)] if is_main else []) + [evaluator]
     checkpoint = resolve_resume_checkpoint(cfg)
@@ -180,6 +185,7 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
         trainer = RGVRLTrainer(model=model, env=env, args=args, processing_class=tokenizer, callbacks=callbacks,
                                resume_step=resume_step, push_first=stale_server, curriculum=curriculum)
     evaluator.trainer = trainer
+    evaluator.attach(trainer)
     output = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(f"{t.output_dir}/final")
     if is_main:

@@ -237,7 +237,8 @@ def build_app(args) -> FastAPI:
         out = await asyncio.get_running_loop().run_in_executor(generator, engine.generate, prompt_ids, sampling)
         record.update(status=200, policy_version=out["policy_version"], digest=out["digest"],
                       temperature=sampling["temperature"], max_tokens=max_tokens, completion_tokens=len(out["ids"]),
-                      logprobs=bool(body.get("logprobs")), return_token_ids=bool(body.get("return_token_ids")))
+                      logprobs=bool(body.get("logprobs")), return_token_ids=bool(body.get("return_token_ids")),
+                      completion_ids=out["ids"], text=out["text"])  # for tests: what was sampled, what vLLM's text says
         as_ids = body.get("return_tokens_as_token_ids")
         logprobs = None
         if body.get("logprobs"):
