@@ -48,8 +48,10 @@ def install_excepthook() -> None:
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb):
-        if isinstance(exc, RGVError):
-            print(f"error: {exc}", file=sys.stderr)
+        # verifiers 0.1.9+ re-raises load_environment's errors as RuntimeError(...) from ours
+        found = next((e for e in _chain(exc) if isinstance(e, RGVError)), None)
+        if found is not None and os.environ.get(DEBUG_VAR, "") in ("", "0"):
+            print(f"error: {_one_line(found) or type(found).__name__}", file=sys.stderr)
         else:
             previous(exc_type, exc, tb)
 

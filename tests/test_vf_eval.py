@@ -88,3 +88,18 @@ def test_hostile_completions_through_vf_eval(tmp_path, composite_server):
     assert all(0.0 <= r["correct"] <= 1.0 and r["error"] in (None, "None") for r in rows)
     assert not list(tmp_path.rglob("PWN*")) and not list(Path.cwd().glob("PWN*"))
     assert set(os.listdir(tmp_path)) - before <= {"outputs"}
+
+
+@pytest.mark.parametrize("env_id,env_args,expected", [
+    ("rg-leg-counting", {"config": {"bogus": 1}}, "unknown config field 'bogus'"),
+    ("rg-gsm8k", {"config": {"dataset": "no/such-dataset"}}, "hf download no/such-dataset --repo-type dataset"),
+])
+def test_bad_environment_arguments_are_one_line_under_vf_eval(tmp_path, env_id, env_args, expected):
+    """verifiers re-raises load_environment's errors as RuntimeError from ours: still one line."""
+    out = subprocess.run([VF_EVAL, env_id, "-m", "m", "-b", "http://127.0.0.1:9/v1", "-n", "1", "-a", json.dumps(env_args)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, OPENAI_API_KEY="test", HF_HUB_OFFLINE="1", RGV_DEBUG=""))
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and expected in lines[0], out.stderr[-2000:]
