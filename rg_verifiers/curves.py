@@ -459,7 +459,7 @@ def _draw_eval(ax, runs, colors, attr: str) -> list:
     return handles if len(handles) > 1 else []
 
 
-def _draw_zero_std(ax, runs, colors, key: str = "frac_reward_zero_std") -> list:
+def _draw_series(ax, runs, colors, key: str) -> list:
     for run, c in zip(runs, colors):
         steps, values = run.points(key)
         if steps:
@@ -596,8 +596,8 @@ def _figure_of(runs: Sequence[Run], title: Optional[str]):
                                              label_of=_weight_label(runs)),
         "accuracy": lambda ax: _draw_eval(ax, runs, colors, "accuracy"),
         "parse_failure": lambda ax: _draw_eval(ax, runs, colors, "parse_failure_rate"),
-        "zero_std": lambda ax: _draw_zero_std(ax, runs, colors),
-        "reasoning_share": lambda ax: _draw_zero_std(ax, runs, colors, "reasoning_vocab/share"),
+        "zero_std": lambda ax: _draw_series(ax, runs, colors, "frac_reward_zero_std"),
+        "reasoning_share": lambda ax: _draw_series(ax, runs, colors, "reasoning_vocab/share"),
         "curriculum": lambda ax: _draw_named(ax, runs, colors, lambda r: r.curriculum(), steps_style=True),
         "warmup_loss": lambda ax: _draw_warmup_loss(ax, runs, colors),
     }

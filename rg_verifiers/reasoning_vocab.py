@@ -256,8 +256,8 @@ def restore_response(response, vocab: ReasoningVocab | None, tokenizer) -> None:
     message = getattr(choice, "message", None)
     if not ids or message is None or not any(vocab.is_reasoning(int(t)) for t in ids):
         return
-    eos = set(tokenizer.all_special_ids)
-    message.content = tokenizer.decode([t for t in vocab.to_standard(ids) if t not in eos], skip_special_tokens=True)
+    # skip_special_tokens: the EOS a server keeps in token_ids is not in its text either
+    message.content = tokenizer.decode(vocab.to_standard(ids), skip_special_tokens=True)
 
 
 # ---- the expanded checkpoint both backends start from ---------------------------------------------
@@ -267,14 +267,14 @@ def prepared_dir(output_dir: str | Path) -> Path:
     return Path(output_dir) / FOLDER
 
 
-def prepare(model_path: str, size: int, output_dir: str | Path, model_kwargs: dict | None = None, console=None) -> str:
-    """The folder training starts from: `model_path` itself when it already has this reasoning
-    vocabulary (a resumed or continued run), else `<output_dir>/reasoning_vocab` (written once; a
-    folder from an earlier run with the same base and size is reused, so vf-vllm and the trainer load
-    the same weights)."""
-    import os
-    import shutil
+def _stamp(model_path: str, size: int) -> dict:
+    return {"base": str(Path(model_path).resolve()), "size": size}
 
+
+def ready(model_path: str, size: int, output_dir: str | Path) -> str | None:
+    """The folder training starts from, when it needs no writing: `model_path` itself when it already
+    has this reasoning vocabulary (a resumed or continued run), or `<output_dir>/reasoning_vocab`
+    written from this base and size; else None."""
     have = ReasoningVocab.of(model_path)
     if have is not None:
         if have.size != size:
@@ -282,10 +282,22 @@ def prepare(model_path: str, size: int, output_dir: str | Path, model_kwargs: di
                            f"model.reasoning_vocab_size={size} would grow it again: set it to {have.size}")
         return model_path
     out = prepared_dir(output_dir)
-    stamp = {"base": str(Path(model_path).resolve()), "size": size}
-    if (out / "config.json").is_file() and (out / "rgv_source.json").is_file():
-        if json.loads((out / "rgv_source.json").read_text()) == stamp:
-            return str(out)
+    source = out / "rgv_source.json"
+    if (out / "config.json").is_file() and source.is_file() and json.loads(source.read_text()) == _stamp(model_path, size):
+        return str(out)
+    return None
+
+
+def prepare(model_path: str, size: int, output_dir: str | Path, model_kwargs: dict | None = None, console=None) -> str:
+    """`ready`'s folder, or `<output_dir>/reasoning_vocab` written now (once: a folder from an earlier run
+    with the same base and size is reused, so vf-vllm and the trainer load the same weights)."""
+    import os
+    import shutil
+
+    found = ready(model_path, size, output_dir)
+    if found is not None:
+        return found
+    out = prepared_dir(output_dir)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if console is not None:
@@ -298,7 +310,7 @@ def prepare(model_path: str, size: int, output_dir: str | Path, model_kwargs: di
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / "rgv_source.json").write_text(json.dumps(stamp))
+    (tmp / "rgv_source.json").write_text(json.dumps(_stamp(model_path, size)))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     return str(out)

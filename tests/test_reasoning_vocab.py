@@ -299,3 +299,30 @@ def test_servers_refuse_an_expanded_checkpoint_in_one_line(tmp_path, tokenizer, 
         with pytest.raises(rv.RGVError, match="reasoning vocabulary"):
             spec.place_checkpoints([spec.parse_model(folder)])
     assert spec.place_checkpoints([spec.parse_model(str(base))])  # a plain folder is still served
+
+
+def test_other_ranks_wait_for_this_runs_checkpoint_not_an_earlier_one(tmp_path, tokenizer, monkeypatch):
+    """Rank 1 must not take (or rewrite) a folder an earlier run left with another size: it waits for rank 0."""
+    import threading
+
+    from rg_verifiers.config import load_config
+    from rg_verifiers.train.run import reasoning_vocab_stage
+
+    base = tmp_path / "base"
+    tiny_model(tokenizer).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    run = tmp_path / "run"
+    rv.prepare(str(base), 8, run)  # the earlier run's
+    assert rv.ready(str(base), 16, run) is None and rv.ready(str(base), 8, run) == str(run / "reasoning_vocab")
+    cfg = load_config(ROOT / "configs/experiments/leg_counting_embedded_cpu.yaml",
+                      ["model.reasoning_vocab_size=16", f"training.output_dir={run}"])
+    monkeypatch.setenv("RANK", "1")
+    got = {}
+    waiter = threading.Thread(target=lambda: got.setdefault("path", reasoning_vocab_stage(cfg, str(base), None, poll_s=0.05)))
+    waiter.start()
+    waiter.join(1.0)
+    assert waiter.is_alive(), "rank 1 took the earlier run's folder"
+    rv.prepare(str(base), 16, run)  # what rank 0 writes
+    waiter.join(30)
+    assert got["path"] == str(run / "reasoning_vocab")
+    assert rv.ReasoningVocab.of(got["path"]).size == 16

@@ -338,13 +338,12 @@ SEED_KEYS = {
     "dataset.max_eval_samples": "data.num_eval_examples",
     "dataset.system_prompt": "data.system_prompt",
     "dataset.train_split": "data.num_train_examples (train and eval rows are disjoint by construction)",
-    "training.bf16": None, "training.gradient_checkpointing": None,  # the same here: no hint
 }
 
 
 def _seed_key_hint(key: str) -> str | None:
     """One line naming this project's key for a seed framework's key (None: not a seed key)."""
-    want = SEED_KEYS.get(key, SEED_KEYS.get(key.split(".")[0]) if "." not in key else None)
+    want = SEED_KEYS.get(key)
     return f"{key!r} is the seed framework's key; here it is {want}" if want else None
 
 

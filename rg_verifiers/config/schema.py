@@ -306,8 +306,9 @@ class VLLMServerConfig:
     served_model_name: str | None = field(
         default=None,
         metadata={
-            "help": "Name the server serves and rollouts request; None = model.name_or_path (the embedded "
-            "model: its local folder). The trainer checks the server's /v1/models for it before training."
+            "help": "Name the server serves and rollouts request; None = the folder or id vf-vllm loads "
+            "(model.name_or_path; the embedded model's local folder; with model.reasoning_vocab_size, "
+            "<output_dir>/reasoning_vocab). The trainer checks the server's /v1/models for it before training."
         },
     )
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM --tensor-parallel-size."})

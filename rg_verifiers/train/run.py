@@ -151,7 +151,8 @@ def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, cons
 
 def reasoning_vocab_stage(cfg: ExperimentConfig, model_path: str, console, poll_s: float = 2.0) -> str:
     """The expanded checkpoint (`<output_dir>/reasoning_vocab`) both backends start from; rank 0 writes it,
-    the other ranks wait for it (they would otherwise race to write one folder)."""
+    the other ranks wait until it is written from this base and size (they would otherwise race to write
+    one folder, or take an earlier run's)."""
     import time
 
     import torch
@@ -163,15 +164,13 @@ def reasoning_vocab_stage(cfg: ExperimentConfig, model_path: str, console, poll_
     if is_main_process():
         return rv.prepare(model_path, size, cfg.training.output_dir, model_init_kwargs(cfg, torch.cuda.is_available()),
                           console)
-    if rv.ReasoningVocab.of(model_path) is not None:
-        return rv.prepare(model_path, size, cfg.training.output_dir)  # only checks the size
-    out = rv.prepared_dir(cfg.training.output_dir)
     deadline = time.monotonic() + 1800
-    while not (out / "rgv_source.json").is_file():
+    while (found := rv.ready(model_path, size, cfg.training.output_dir)) is None:
         if time.monotonic() > deadline:
-            raise RGVError(f"rank 0 did not write the expanded checkpoint {out} within 30 minutes")
+            raise RGVError(f"rank 0 did not write the expanded checkpoint {rv.prepared_dir(cfg.training.output_dir)} "
+                           f"within 30 minutes")
         time.sleep(poll_s)
-    return rv.prepare(model_path, size, cfg.training.output_dir)
+    return found
 
 
 RUN_RECORDS = ("metrics.jsonl", "eval_results", "training_curves.png", "train_results.json", "curriculum.jsonl")

@@ -8,7 +8,7 @@ from collections import defaultdict
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs
 from ..protocol import parse_answer
-from ..reasoning_vocab import activate, expose_token_wrapper_bias, lora_token_indices
+from ..reasoning_vocab import activate, expose_token_wrapper_bias, lora_token_indices, reasoning_token_share
 from ..rewards import get_reward, score_results
 from ..rubric import partial_credit_of
 from .callbacks import FixedEvalCallback, MetricsFileCallback
@@ -51,8 +51,6 @@ def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None
                 log_metric("parse_failure", statistics.fmean(parse_answer(c, i["rg_task"]) is None
                                                               for c, i in zip(completions, info)))
                 if reasoning_vocab is not None and kwargs.get("completion_ids") is not None:
-                    from ..reasoning_vocab import reasoning_token_share
-
                     log_metric("reasoning_vocab/share", reasoning_token_share(reasoning_vocab, kwargs["completion_ids"]))
                 by_task = defaultdict(list)
                 for i, score in zip(info, scores):

@@ -38,12 +38,12 @@ from rich.markup import escape
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_lora_config_kwargs, to_rl_config_kwargs
 from ..errors import RGVError
+from ..reasoning_vocab import activate, lora_token_indices
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import openai_generate
 from .launch import served_model_name, server_url, vf_vllm_command
 from .policy import model_init_kwargs, policy_facts
 from .run import is_main_process
-from ..reasoning_vocab import activate, lora_token_indices
 
 
 def _get_json(url: str, timeout: float = 10.0):
