@@ -96,7 +96,9 @@ def allocate(total: int, weights: list[float]) -> list[int]:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("RGV_CACHE_DIR", Path.home() / ".cache" / "rg-verifiers")) / "splits"
+    from .embedded import cache_root
+
+    return cache_root() / "splits"
 
 
 def _cache_key(*parts: Any) -> str:

@@ -28,6 +28,11 @@ def gguf_path() -> Path:
     return path
 
 
+def cache_root() -> Path:
+    """$RGV_CACHE_DIR (default ~/.cache/rg-verifiers): the model copy, generated splits, GGUF exports."""
+    return Path(os.environ.get("RGV_CACHE_DIR", Path.home() / ".cache" / "rg-verifiers"))
+
+
 def is_embedded(model: str | None) -> bool:
     return model in (None, "", EMBEDDED_NAME, EMBEDDED_HF_ID)
 
@@ -39,8 +44,7 @@ def hf_model_dir() -> Path:
     GGUF-quantised: it refuses save_pretrained and training. Copying its weights into a plain
     model built from the same config gives a normal checkpoint that reloads in about a second.
     """
-    root = Path(os.environ.get("RGV_CACHE_DIR", Path.home() / ".cache" / "rg-verifiers"))
-    target = root / "models" / "SmolLM2-135M-Instruct-f32"
+    target = cache_root() / "models" / "SmolLM2-135M-Instruct-f32"
     if (target / "model.safetensors").is_file() and (target / "tokenizer_config.json").is_file():
         return target
     from rich.console import Console

@@ -40,6 +40,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Optional
 
+from .embedded import cache_root
 from .errors import RGVError
 
 EXPORT_TYPE = "f32"
@@ -51,11 +52,6 @@ CONVERTER_PARTS = ("convert_hf_to_gguf.py", "conversion", "gguf-py")
 _INPUT_FILE = re.compile(r"(.*\.safetensors|.*\.safetensors\.index\.json|pytorch_model.*\.bin|config\.json|generation_config\.json"
                          r"|tokenizer.*|special_tokens_map\.json|vocab\.json|merges\.txt|added_tokens\.json|chat_template.*"
                          r"|adapter_config\.json|adapter_model.*)")
-
-
-def cache_root() -> Path:
-    # the same root as the embedded model's safetensors copy (embedded.hf_model_dir)
-    return Path(os.environ.get("RGV_CACHE_DIR", Path.home() / ".cache" / "rg-verifiers"))
 
 
 def llama_cpp_version() -> str:
