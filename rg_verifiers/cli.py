@@ -142,11 +142,11 @@ def show_cmd(task: str = typer.Argument(..., help="task name or env id: leg_coun
     # a single task's first n rows are the same whatever the split size: build only those
     # (a mixture's rows depend on its size; -a num_eval_examples / num_train_examples sets it)
     args.setdefault("num_eval_examples" if split == "eval" else "num_train_examples", n)
-    env_id, env = _load_env(task, args)
-    dataset = env.eval_dataset if split == "eval" else env.dataset
-    if dataset is None or len(dataset) == 0:
+    env_id, splits = _load_splits(task, args)
+    dataset = splits.eval_rows if split == "eval" else splits.train_rows()
+    if not dataset:
         raise RGVError(f"{env_id} has no {split} rows with these arguments ({args})")
-    for i, row in enumerate(dataset.select(range(min(n, len(dataset))))):
+    for i, row in enumerate(splits.prompt_rows(dataset[:n])):
         info = json.loads(row["info"]) if isinstance(row["info"], str) else row["info"]
         name = info["rg_task"]
         where = f"{name} [{split}] #{i}" if env_id != _COMPOSITE else f"{env_id} [{split}] #{i}: {name}"
@@ -163,41 +163,16 @@ def show_cmd(task: str = typer.Argument(..., help="task name or env id: leg_coun
 _COMPOSITE = "rg-composite"
 
 
-def _load_env(name: str, args: dict):
-    """(env id, environment) for a task name or env id, built by the installed environment
-    package as vf-eval builds it; the core constructor when the package is not installed."""
-    import importlib
-    import logging
-
-    from .tasks import env_id_for, task_for_env_id
+def _load_splits(name: str, args: dict):
+    """(env id, EnvSplits) for a task name or env id: the items the environment package builds
+    under every verifiers version (its loader passes its arguments to the same core)."""
+    from .splits import EnvSplits
+    from .tasks import COMPOSITE_DEFAULT_TASKS, env_id_for, task_for_env_id
 
     composite = name.split("/")[-1].replace("_", "-") == _COMPOSITE
-    env_id = _COMPOSITE if composite else env_id_for(task_for_env_id(name))
-    module_name = env_id.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        module = None
-    logging.getLogger("verifiers").setLevel(logging.WARNING)  # rubric set-up chatter
-    try:
-        import datasets
-
-        datasets.disable_progress_bars()  # "Map: 100%" for a handful of rows
-    except ImportError:
-        pass
-    if module is not None:
-        return env_id, module.load_environment(**args)
-    from .env import load_rg_environment
-
     if composite:
-        tasks = args.pop("tasks", None)
-        if not tasks:
-            raise RGVError(f"{_COMPOSITE} is not installed (pip install {_COMPOSITE}); or give the mixture: "
-                           "-a '{\"tasks\": [\"leg_counting\", {\"name\": \"gcd\", \"weight\": 2}]}'")
-        return env_id, load_rg_environment(tasks, **args)
-    return env_id, load_rg_environment(task_for_env_id(name), **args)
+        return _COMPOSITE, EnvSplits(list(args.pop("tasks", None) or COMPOSITE_DEFAULT_TASKS), **args)
+    return env_id_for(task_for_env_id(name)), EnvSplits(task_for_env_id(name), **args)
 
 
 @envs_app.command("generate")

@@ -11,9 +11,9 @@ import jinja2
 from . import __version__ as core_version
 from . import serialization
 from .data import TaskSpec, build_split
-from .env import ENV_ARG_HELP, env_arg_defaults
+from .envargs import ENV_ARG_HELP, env_arg_defaults
 from .references import reference_answer, reference_note
-from .tasks import DATASET_TASKS, config_class, dataset_task_names, env_id_for, task_info, task_names
+from .tasks import DATASET_TASKS, config_class, taskset_name, dataset_task_names, env_id_for, task_info, task_names
 
 ENV_VERSION = "0.1.0"
 COMPOSITE = "rg-composite"
@@ -126,6 +126,10 @@ def _context(task: str | None) -> dict:
 def render(task: str | None) -> dict[str, str]:
     """{relative path: content} for one environment package."""
     ctx = _context(task)
+    ctx["taskset_name"] = taskset_name(task) if task else "CompositeTaskset"
+    ctx["v1_example_flags"] = " ".join(
+        f"--env.taskset.{k} " + (f"'{json.dumps(v)}'" if isinstance(v, (dict, list)) else json.dumps(v))
+        for k, v in json.loads(ctx["example_args"]).items())
     folder = ctx["module"]
     return {
         f"{folder}/{folder}.py": _TEMPLATES.get_template("module.py.j2").render(**ctx),

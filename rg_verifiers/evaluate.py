@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .compat import VERIFIERS_V1
 from .errors import RGVError, did_you_mean
 from .generation import SAMPLING_KEY, GenerationSettings
 
@@ -106,6 +107,19 @@ def load_env(env_id: str, env_args: Optional[dict] = None):
     return env
 
 
+def check_env_args_v1(env_id: str, env_args: dict) -> None:
+    """Under verifiers 0.4: the package's TasksetConfig validates the arguments (the same checks
+    and one-line errors as load_environment); building the items checks the task config."""
+    if not env_id.startswith("rg-"):
+        raise RGVError(f"rgv eval runs rg-* environments under verifiers 0.4; for {env_id!r} use vf-eval")
+    from .splits import EnvSplits
+    from .tasks import COMPOSITE_DEFAULT_TASKS, task_for_env_id
+
+    args = dict(env_args)
+    tasks = list(args.pop("tasks", None) or COMPOSITE_DEFAULT_TASKS) if env_id == "rg-composite" else task_for_env_id(env_id)
+    EnvSplits(tasks, **args)
+
+
 def _client(base_url: str, api_key_var: str):
     # verifiers 0.1.14+ (and 0.3.x's legacy API) resolve their own client from a ClientConfig
     if importlib.util.find_spec("verifiers.clients") is not None:
@@ -166,6 +180,50 @@ def run_eval(env, env_id: str, model: str, base_url: str, *, generation: Generat
     failed = [r for r in rows if is_error(r.get("error"))]
     first = getattr(env, "rgv_first_error", None) or (str(failed[0]["error"]) if failed else None)
     return EvalRun(path, rows, len(failed), first)
+
+
+def run_eval_v1(env_id: str, model: str, base_url: str, *, env_args: dict, generation: GenerationSettings,
+                provenance: dict, num_examples: int = 20, rollouts_per_example: int = 1, max_concurrent: int = 8,
+                output_dir: str | Path = "outputs", api_key_var: str = "OPENAI_API_KEY") -> EvalRun:
+    """The same evaluation under verifiers 0.4: its own vf-eval, in-process, on the package's v1
+    taskset (rg_verifiers.taskset), with our generation settings as the run's sampling. The run folder
+    (traces.jsonl, configs/) sits where the 0.1.x results would: outputs/evals/<env>--<model>/<id>/."""
+    import tomli_w
+    from verifiers.v1.cli.eval.main import main as vf_eval_main
+
+    from .provenance import write_json_atomic
+    from .traces import iter_rows
+
+    folder = results_dir(output_dir, env_id, model)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    sampling = {"max_tokens": generation.max_tokens, "temperature": generation.temperature, "top_p": generation.top_p}
+    config = {
+        "model": model, "num_rollouts": rollouts_per_example, "max_concurrent": max_concurrent, "push": False,
+        "output_dir": str(folder.parent), "run": {"name": folder.name},
+        "client": {"base_url": base_url, "api_key_var": api_key_var}, "select": {"limit": num_examples},
+        "sampling": sampling,
+        "env": {"taskset": {"id": env_id, **{k: v for k, v in env_args.items() if v is not None}}},
+    }
+    toml = folder.parent / f".{folder.name}.toml"
+    toml.write_text(tomli_w.dumps(config), encoding="utf-8")
+    log = folder.parent / f".{folder.name}.out"
+    try:  # vf-eval prints each trace; our report below says what matters
+        with open(log, "w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+            vf_eval_main(["@", str(toml), "--no-rich"])
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            tail = " ".join(log.read_text(encoding="utf-8", errors="replace").split()[-40:])
+            raise RGVError(f"verifiers' vf-eval stopped ({exc.code}): {tail[-300:]}") from None
+    finally:
+        toml.unlink(missing_ok=True)
+        if folder.is_dir() and log.exists():
+            os.replace(log, folder / "logs" / "vf-eval.out" if (folder / "logs").is_dir() else folder / "vf-eval.out")
+    if not (folder / "traces.jsonl").is_file():
+        raise RGVError(f"verifiers wrote no traces to {folder}")
+    write_json_atomic({"rgv_provenance": dict(provenance)}, folder / "rgv_provenance.json")
+    rows = [row for _, row in iter_rows(folder)]
+    failed = [r for r in rows if is_error(r.get("error"))]
+    return EvalRun(folder, rows, len(failed), str(failed[0]["error"]) if failed else None)
 
 
 def _add_state_columns(path: Path, rows: list[dict], usage: dict) -> None:
@@ -267,7 +325,8 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
             raise RGVError(f"model {model!r} needs an endpoint: pass -b <url> (start one with vf-vllm/vLLM), "
                            f"or give a .gguf file or a checkpoint folder")
         check_model(model)  # a bad checkpoint folder costs one line, before the environment is built
-    env = load_env(env_id, args)  # a bad argument or config field fails here, before any server starts
+    # a bad argument or config field fails here, before any server starts
+    env = load_env(env_id, args) if not VERIFIERS_V1 else check_env_args_v1(env_id, args)
     ctx = served(model) if base_url is None else contextlib.nullcontext(None)
     with ctx as server:
         url = server.base_url if server else base_url.rstrip("/")
@@ -283,9 +342,14 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
         log = logging.getLogger("verifiers")
         # each failed rollout would log its own ERROR line; the summary below says it once
         log.setLevel(os.environ.get("VF_LOG_LEVEL", "CRITICAL"))
-        run = run_eval(env, env_id, name, url, generation=generation, provenance=provenance, num_examples=num_examples,
-                       rollouts_per_example=rollouts, max_concurrent=max_concurrent, output_dir=output_dir,
-                       api_key_var=api_key_var)
+        if VERIFIERS_V1:
+            run = run_eval_v1(env_id, name, url, env_args=args, generation=generation, provenance=provenance,
+                              num_examples=num_examples, rollouts_per_example=rollouts, max_concurrent=max_concurrent,
+                              output_dir=output_dir, api_key_var=api_key_var)
+        else:
+            run = run_eval(env, env_id, name, url, generation=generation, provenance=provenance,
+                           num_examples=num_examples, rollouts_per_example=rollouts, max_concurrent=max_concurrent,
+                           output_dir=output_dir, api_key_var=api_key_var)
     if run.n and run.errors == run.n:
         raise RGVError(f"all {run.n} requests to {url} failed ({run.first_error}); nothing was scored "
                        f"(the failed rows are in {run.path})")

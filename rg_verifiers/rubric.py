@@ -24,14 +24,13 @@ from collections import OrderedDict
 
 import verifiers as vf
 
-from .protocol import format_ok, parse_answer
+from .grading import FAILURES, METRICS, grade  # noqa: F401  (FAILURES re-exported)
+from .protocol import parse_answer
 from .scoring import Scorer
 
 _STATE_KEY = "rgv_metrics"
 # verifiers 0.1.6 scores one rollout from its parts and wants a RolloutScore back; 0.1.7+ pass the state
 _LEGACY_SCORING = "prompt" in inspect.signature(vf.Rubric.score_rollout).parameters
-FAILURES = ("error", "crashed", "timeout", "rejected")
-METRICS = ("format", "parse_failure", "score_failure")  # weight 0, beside `correct`
 
 
 def _fixed_signature(func):
@@ -94,13 +93,10 @@ class RGRubric(vf.Rubric):
                     todo.append((i, answer, key))
             out.append(cached)
         if todo:
-            results = await self.scorer.score_batch(
-                [(infos[i]["rg_task"], infos[i]["config"], infos[i]["entry"], answer) for i, answer, _ in todo])
-            for (i, answer, key), r in zip(todo, results):
-                score = r.score if self.partial_credit or r.score >= 1.0 else 0.0
-                out[i] = {"correct": score, "format": float(format_ok(completions[i], infos[i].get("rg_task"))),
-                          "parse_failure": float(answer is None), "score_failure": float(r.status in FAILURES),
-                          "status": r.status}
+            graded = await grade(self.scorer, [completions[i] for i, _, _ in todo], [infos[i] for i, _, _ in todo],
+                                 self.partial_credit, answers=[answer for _, answer, _ in todo])
+            for (i, answer, key), metrics in zip(todo, graded):
+                out[i] = metrics
                 self._recent[key] = out[i]
             while len(self._recent) > 4096:
                 self._recent.popitem(last=False)

@@ -55,6 +55,15 @@ DATASET_TASKS: dict[str, DatasetTask] = {
                               "DeepScaleR-Preview competition math problems (agentica-org/DeepScaleR-Preview-Dataset)"),
 }
 BOXED_ANSWER_TASKS = frozenset(DATASET_TASKS)
+
+
+def taskset_name(task: str) -> str:
+    """The name of a package's verifiers 0.4 Taskset class: leg_counting -> LegCountingTaskset."""
+    return "".join(part.capitalize() for part in task.split("_")) + "Taskset"
+
+
+# rg-composite's mixture when none is given
+COMPOSITE_DEFAULT_TASKS = ("leg_counting", "basic_arithmetic", "chain_sum")
 SANDBOXED = EXEC_SCORERS | SLOW_OR_FRAGILE_SCORERS | frozenset(DATASET_TASKS)
 
 # Levels that validate but cannot generate items (measured: ../shared census); validate()

@@ -2,7 +2,8 @@
 
 The requested model name picks the behaviour: "gold" answers the reference in <answer> tags,
 "wrong" a wrong answer in tags, "untagged" the reference without tags, "hostile:<k>" the k-th
-hostile payload in tags. References are looked up by the user message text.
+hostile payload in tags, "mixed" one of gold / wrong / injection / untagged / 9**9**9 chosen by the
+question (the same in every process and verifiers version). References are looked up by the user message text.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOSTILE = [
@@ -82,6 +84,9 @@ class FakeOpenAI:
             return f"The answer is {gold}"
         if model.startswith("hostile:"):
             return f"<answer>{HOSTILE[int(model.split(':')[1])]}</answer>"
+        if model == "mixed":  # per question, the same behaviour in every process: gold, wrong, injection, untagged
+            kind = ["gold", "wrong", "hostile:0", "untagged", "hostile:2"][zlib.crc32(question.encode()) % 5]
+            return self.reply(kind, messages)
         if model == "hostile":  # cycle through every payload
             return f"<answer>{HOSTILE[self.requests % len(HOSTILE)]}</answer>"
         return "I do not know."

@@ -29,16 +29,6 @@ print(json.dumps({"version": vf.__version__, "eval": len(env.get_eval_dataset())
 """
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory, repo_root):
-    out = tmp_path_factory.mktemp("wheels")
-    subprocess.run([str(Path(sys.executable).parent / "rgv"), "envs", "build-wheels", "rg-leg-counting", "rg-composite",
-                    "-o", str(out)], check=True, cwd=repo_root, capture_output=True)
-    names = sorted(p.name for p in out.glob("*.whl"))
-    assert any(n.startswith("rg_verifiers-") for n in names) and any(n.startswith("rg_leg_counting-") for n in names)
-    return out
-
-
 @pytest.mark.parametrize("verifiers_version", ["0.3.1", "0.1.14", "0.1.6"])
 def test_env_from_wheels_in_a_fresh_venv(tmp_path, wheels, verifiers_version):
     venv = tmp_path / "venv"

@@ -1,6 +1,6 @@
 """`rgv bench`: every model on every task, on the same fixed eval items, crash-safe.
 
-The path is the one vf-eval and training use: items from `load_rg_environment` (same seed
+The path is the one vf-eval and training use: items from `EnvSplits` (same seed
 -> same items for every model), prompts as the environment built them, `parse_answer`, and the
 shared `Scorer` (sandboxed where needed). Only the driving differs: many models and tasks in
 one process, each rollout appended to its (model, task) JSONL as soon as it is scored
@@ -76,11 +76,11 @@ def prompt_hash(prompt: list) -> str:
 
 
 def load_items(task: BenchTask, spec: BenchSpec) -> list[Item]:
-    from ..env import load_rg_environment
+    from ..splits import EnvSplits
 
-    env = load_rg_environment(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
-                              config=task.config, difficulty=task.difficulty)
-    rows = env.eval_dataset.to_list()
+    splits = EnvSplits(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
+                       config=task.config, difficulty=task.difficulty)
+    rows = splits.prompt_rows(splits.eval_rows)
     return [Item(int(r.get("example_id", i)), r["prompt"], prompt_hash(r["prompt"]), r["info"]) for i, r in enumerate(rows)]
 
 
@@ -202,6 +202,7 @@ class Bench:
         return self.generation.request_fields(item.example_id, rollout)
 
     async def rollout(self, endpoint: Endpoint, pair: Pair, item: Item, r: int) -> None:
+        from ..grading import grade
         from ..protocol import format_ok, parse_answer
 
         try:
@@ -215,12 +216,12 @@ class Bench:
         endpoint.note_success()
         completion = [{"role": "assistant", "content": reply.text}]
         info = item.info
-        answer = parse_answer(completion, info["rg_task"]) if reply.status == "ok" else None
-        if reply.status == "ok":
-            score = (await self.scorer.score_batch([(info["rg_task"], info["config"], info["entry"], answer)]))[0]
-            correct, status = score.score, score.status
+        if reply.status == "ok":  # the same grading as every environment (rg_verifiers.grading)
+            answer = parse_answer(completion, info["rg_task"])
+            graded = (await grade(self.scorer, [completion], [info], answers=[answer]))[0]
+            correct, status = graded["correct"], graded["status"]
         else:
-            correct, status = 0.0, reply.status
+            answer, correct, status = None, 0.0, reply.status
         record = {
             "example_id": item.example_id, "rollout": r, "prompt_hash": item.prompt_hash,
             "model": pair.model.label, "task": pair.task.name,

@@ -13,6 +13,7 @@ from rich.markup import escape
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, save_config, tracker_env
 from ..embedded import hf_model_dir, is_embedded
+from ..compat import require_v0
 from ..errors import RGVError
 
 
@@ -96,6 +97,8 @@ def resolve_model(name: str, revision: str | None = None, console=None) -> str:
 
 
 def build_env(cfg: ExperimentConfig):
+    # both backends train on the 0.1.x environment (TRL rewards through its rubric; RLTrainer is 0.1.9's)
+    require_v0("training (train_minimal.py, train_ultra_minimal.py)")
     from ..env import load_rg_environment
 
     from ..tasks import task_info
@@ -203,6 +206,7 @@ def is_main_process() -> bool:
 
 def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> dict:
     console = console or Console(stderr=True)
+    require_v0("training (train_minimal.py, train_ultra_minimal.py)")
     cfg.validate()
     t = cfg.training
     os.environ.setdefault("OMP_NUM_THREADS", str(t.num_threads))

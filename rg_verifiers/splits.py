@@ -1,0 +1,56 @@
+"""Arguments -> the items of an rg environment: the fixed eval split now, the train split on first
+use (disjoint seeds, eval questions excluded). The one source of items for the verifiers 0.1.x
+environment, the verifiers 0.4 taskset and `rgv bench`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .data import build_split, to_prompt_rows
+from .envargs import EnvArgs, parse_env_args, parse_tasks
+from .errors import RGVError, install_excepthook
+from .scoring import Scorer, get_scorer
+
+
+class EnvSplits:
+    def __init__(self, tasks: Any, **kwargs):
+        install_excepthook()
+        self.kwargs = kwargs
+        self.args: EnvArgs = parse_env_args(kwargs)
+        self.specs = parse_tasks(tasks, self.args)
+        self.scorer: Scorer = get_scorer(self.args.scoring, self.args.score_timeout_s)
+        if any(self.scorer.sandboxed(s.name) for s in self.specs):
+            self.scorer.warm_up()
+        rows, reports = build_split(self.specs, "eval", self.args.num_eval_examples, self.args.seed,
+                                    use_cache=self.args.cache)
+        self.eval_rows: list[dict] = rows
+        self.eval_questions = {r["question"] for r in rows}
+        self.report: dict[str, Any] = {"eval": [dataclasses.asdict(r) for r in reports], "train": None, "overlap": None}
+        self._train: list[dict] | None = None
+
+    @property
+    def env_id(self) -> str:
+        return "rg-" + self.specs[0].name.replace("_", "-") if len(self.specs) == 1 else "rg-composite"
+
+    def train_rows(self) -> list[dict]:
+        if self._train is None:
+            args = self.args
+            rows, reports = build_split(self.specs, "train", args.num_train_examples, args.seed,
+                                        exclude=self.eval_questions, use_cache=args.cache)
+            self.report["train"] = [dataclasses.asdict(r) for r in reports]
+            if not rows and args.num_train_examples:
+                names = ", ".join(s.name for s in self.specs)
+                raise RGVError(f"{names}: no training question is left after the {len(self.eval_questions)} eval questions "
+                               f"(this config has few distinct questions); widen the task config or lower num_eval_examples")
+            self.report["overlap"] = len(self.eval_questions & {r["question"] for r in rows})
+            if self.report["overlap"]:
+                raise AssertionError(f"train/eval overlap of {self.report['overlap']} questions")  # by construction never
+            self._train = rows
+        return self._train
+
+    def prompt_rows(self, rows: list[dict]) -> list[dict]:
+        """Rows with the chat prompt every adapter sends (rg_verifiers.protocol.build_messages)."""
+        if not rows:
+            raise RGVError("no rows could be generated: the task config yields no valid items; check it with `rgv show`")
+        return to_prompt_rows(rows, self.args.system_prompt, self.args.prompt_placement)
