@@ -11,8 +11,10 @@ A reader is a module with:
   one-line `ResultsError`.
 
 Adding a format is one new module here (copy `vf_eval.py`'s shape; `common.py` has the JSON and
-time helpers) and one line in READERS, before `bench_json`, which takes any file the others
-did not, so that a file of no known format gets its reason from it.
+time helpers) and one line in READERS. A folder format goes anywhere after `bench_json`; a file
+format goes before it, since `bench_json` takes every file (so that a file of no known format gets
+its reason from it: not JSON, no schema, another schema version). `NAME`s appear, in READERS order,
+in the message for a folder with nothing to read.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from . import bench_json, vf_eval
 from .common import file_stamp
 
 READERS: list[ModuleType] = [
+    bench_json,  # any file: a reader of another file format goes before it
     vf_eval,
-    bench_json,  # last: takes any file
 ]
 
 

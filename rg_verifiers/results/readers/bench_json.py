@@ -1,7 +1,8 @@
 """`rgv bench` results files: `results_<task>_<ts>.json` (kind "task": `{"models": {model: result}}`) and
 `results_all_tasks_<ts>.json` (kind "all_tasks": `{"results": {task: {model: result}}}`), both tagged
-`"schema": "rg-verifiers/results/v1"`. It takes any file the readers before it did not, so a file that
-is none of ours gets its one-line reason here (not JSON, no schema, another schema version)."""
+`"schema": "rg-verifiers/results/v1"`. It takes any file the readers before it did not (readers of other
+file formats go before it), so a file that is none of ours gets its one-line reason here (not
+JSON, no schema, another schema version)."""
 
 from __future__ import annotations
 
