@@ -18,8 +18,9 @@ import pytest
 from fake_openai import FakeOpenAI
 from rg_verifiers import serialization
 from rg_verifiers.bench import build_spec, parse_model, run_bench
+from rg_verifiers.bench.local_gpu import VLLM_CMD_ENV
 from rg_verifiers.bench.runner import prompt_hash
-from rg_verifiers.bench.servers import (VLLM_CMD_ENV, Job, LocalServer, ServerError, gpu_groups, plan_jobs, run_jobs,
+from rg_verifiers.bench.servers import (Job, LocalServer, ServerError, gpu_groups, plan_jobs, run_jobs,
                                         visible_gpus)
 from rg_verifiers.bench.spec import ModelSpec
 from rg_verifiers.bench.store import RolloutStore, read_rollouts

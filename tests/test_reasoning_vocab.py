@@ -285,7 +285,7 @@ def test_cpu_training_with_a_reasoning_vocabulary_saves_and_reloads_it(tmp_path,
 def test_servers_refuse_an_expanded_checkpoint_in_one_line(tmp_path, tokenizer, monkeypatch):
     """llama.cpp (CPU) would print the new ids as [PAD<id>], vLLM (GPU) drops them from its text: `rgv eval`,
     `rgv serve` and `rgv bench` (either engine) name the evaluation that decodes them instead."""
-    from rg_verifiers.bench import servers, spec
+    from rg_verifiers.bench import local_gpu, spec
     from rg_verifiers.export import inspect_checkpoint
 
     base = tmp_path / "base"
@@ -295,7 +295,7 @@ def test_servers_refuse_an_expanded_checkpoint_in_one_line(tmp_path, tokenizer, 
     with pytest.raises(rv.RGVError, match=r"python -m rg_verifiers.reasoning_vocab eval"):
         inspect_checkpoint(folder)
     for problem in (None, "no GPU"):  # vLLM available, or the CPU server
-        monkeypatch.setattr(servers, "local_serving_problem", lambda p=problem: p)
+        monkeypatch.setattr(local_gpu, "local_serving_problem", lambda p=problem: p)
         with pytest.raises(rv.RGVError, match="reasoning vocabulary"):
             spec.place_checkpoints([spec.parse_model(folder)])
     assert spec.place_checkpoints([spec.parse_model(str(base))])  # a plain folder is still served

@@ -2,7 +2,8 @@
 
 spec.py (what to run, CLI + YAML) -> runner.py (items, requests, scoring, results) with
 store.py (per-pair rollout JSONL), endpoint.py (bounded, retried requests) and servers.py
-(vLLM per GPU group for local HF models). Results go through rg_verifiers.results, charts
+(vLLM per GPU group for local HF models); local_gpu.py (can this machine serve HF models) sits
+below spec.py and servers.py, which both ask. Results go through rg_verifiers.results, charts
 through rg_verifiers.plotting.
 """
 

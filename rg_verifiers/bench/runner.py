@@ -419,7 +419,7 @@ class Bench:
         """`chart_<ts>.png` (+ heatmap) over every task, then `comparison_<task>_<ts>.png` per task:
         the models side by side on that task alone, as the seed layout's benchmark wrote them."""
         from ..plotting import plot_results
-        from ..results import _safe_name, load_results
+        from ..results import load_results, safe_file_part
 
         ts = self.outcome.timestamp
         # the results file as `rgv plot` reads it (provenance, series labels), not the in-memory table
@@ -431,7 +431,7 @@ class Bench:
             return
         for task in table.tasks:
             try:
-                self.outcome.charts += plot_results(table.reordered([task]), self.out / f"comparison_{_safe_name(task)}_{ts}.png")
+                self.outcome.charts += plot_results(table.reordered([task]), self.out / f"comparison_{safe_file_part(task)}_{ts}.png")
             except Exception as exc:
                 self.outcome.warnings.append(f"comparison chart of {task} not written: {type(exc).__name__}: {exc}")
 

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import importlib.util
 import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,46 +31,13 @@ from typing import Mapping, Optional, Sequence, Union
 
 from ..errors import RGVError
 from ..serve import free_port
+from .local_gpu import cuda_device_count, local_serving_problem, vllm_command
 from .spec import ModelSpec
 from .store import safe_name
-
-VLLM_CMD_ENV = "RGV_VLLM_CMD"
-DEFAULT_VLLM_CMD = [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
 
 
 class ServerError(RGVError):
     """A model server did not come up; the message names the model, the reason and the log."""
-
-
-# ---------------------------------------------------------------------------------------------
-# can this machine serve HF models at all?
-
-
-def vllm_command() -> list[str]:
-    override = os.environ.get(VLLM_CMD_ENV, "").strip()
-    return shlex.split(override) if override else list(DEFAULT_VLLM_CMD)
-
-
-def _cuda_device_count() -> int:
-    try:
-        import torch
-    except ImportError:
-        return 0
-    try:
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:  # a broken driver reads as no GPU
-        return 0
-
-
-def local_serving_problem() -> Optional[str]:
-    """Why local HF models cannot be served here, or None when they can."""
-    if os.environ.get(VLLM_CMD_ENV, "").strip():
-        return None
-    if importlib.util.find_spec("vllm") is None:
-        return "vLLM is not installed here (./setup.sh --gpu installs it)"
-    if not _cuda_device_count():
-        return "no CUDA GPU is visible"
-    return None
 
 
 def require_local_serving(models: Sequence[ModelSpec]) -> None:
@@ -91,7 +56,7 @@ def visible_gpus(requested: Optional[int]) -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
     ids = [g.strip() for g in env.split(",") if g.strip()] if env else []
     if not ids:
-        count = _cuda_device_count() if requested is None else requested
+        count = cuda_device_count() if requested is None else requested
         ids = [str(i) for i in range(max(count, 1))]
     if requested is not None:
         if requested > len(ids):

@@ -227,7 +227,7 @@ def place_checkpoints(models: list[ModelSpec]) -> list[ModelSpec]:
     for m in models:  # vLLM and llama.cpp alike would score it on text without its reasoning tokens
         if local_folder(m):
             refuse_served_reasoning_vocab(local_folder(m))
-    from .servers import local_serving_problem
+    from .local_gpu import local_serving_problem
 
     if local_serving_problem() is None:
         return models

@@ -10,6 +10,7 @@ that is started serves the model name, port and weight-sync port the trainer use
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -92,3 +93,8 @@ def accelerate_command(config_path: str, gpus: str = "1", num_processes: int = 1
 def server_url(cfg: ExperimentConfig) -> str:
     host = cfg.vllm.host
     return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{cfg.vllm.port}"
+
+
+def is_main_process() -> bool:
+    """Rank 0 of an accelerate/torchrun launch (or a plain run): the one that writes run files."""
+    return int(os.environ.get("RANK", "0")) == 0

@@ -15,6 +15,7 @@ from ..config.loader import resolve_resume_checkpoint, save_config, tracker_env
 from ..embedded import hf_model_dir, is_embedded
 from ..compat import require_v0
 from ..errors import RGVError
+from .launch import is_main_process
 
 
 def select_backend(cfg: ExperimentConfig) -> tuple[str, str]:
@@ -197,11 +198,6 @@ def archive_previous_run(out_dir: str | Path) -> Path | None:
     for p in found:
         os.replace(p, target / p.name)
     return target
-
-
-def is_main_process() -> bool:
-    """Rank 0 of an accelerate/torchrun launch (or a plain run): the one that writes run files."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> dict:

@@ -13,8 +13,8 @@ from ..rewards import get_reward, score_results
 from ..rubric import partial_credit_of
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import hf_generate
+from .launch import is_main_process
 from .policy import drop_long_prompts, model_init_kwargs, policy_facts
-from .run import is_main_process
 
 
 def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True,

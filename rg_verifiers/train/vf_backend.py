@@ -41,9 +41,8 @@ from ..errors import RGVError
 from ..reasoning_vocab import activate, lora_token_indices
 from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import openai_generate
-from .launch import served_model_name, server_url, vf_vllm_command
+from .launch import is_main_process, served_model_name, server_url, vf_vllm_command
 from .policy import model_init_kwargs, policy_facts
-from .run import is_main_process
 
 
 def _get_json(url: str, timeout: float = 10.0):

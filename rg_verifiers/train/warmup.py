@@ -24,7 +24,7 @@ from ..references import reference_answer
 from .. import serialization
 from .callbacks import MetricsFileCallback
 from .evaluation import Generate, evaluate_rows, write_eval
-from .run import is_main_process
+from .launch import is_main_process
 
 WARMUP_DIR = "warmup"
 

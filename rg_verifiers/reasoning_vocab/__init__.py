@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import RGVError
+from ..errors import RGVError
 
 CONFIG_KEY = "rgv_reasoning_vocab"
 SPAN_ENDS = ("</think>", "<answer>", "\\boxed{")  # the answer formats the parsers read (protocol.py)
@@ -324,78 +324,3 @@ def refuse_served_reasoning_vocab(folder: str, name: str | None = None) -> None:
         raise RGVError(f"{name or folder} has a reasoning vocabulary ({vocab.size} extra tokens, "
                        f"model.reasoning_vocab_size) that a server's text would lose: evaluate it with "
                        f"`python -m rg_verifiers.reasoning_vocab eval {name or folder}` (its run's eval split)")
-
-
-def evaluate_checkpoint(checkpoint: str, config: str | None = None, limit: int | None = None) -> dict:
-    """The fixed evaluation of a training run (same rows, prompts, parser, scorer, greedy transformers
-    generation with the span rule) for one of its checkpoints: llama.cpp cannot serve a grown vocabulary."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .config.loader import load_config
-    from .train.evaluation import evaluate_rows, hf_generate
-    from .train.run import build_env
-
-    folder = Path(checkpoint)
-    if not (folder / "config.json").is_file():
-        raise RGVError(f"{checkpoint} is not a checkpoint folder (no config.json)")
-    if config is None:
-        found = [p / "config.yaml" for p in (folder, *folder.parents) if (p / "config.yaml").is_file()]
-        if not found:
-            raise RGVError(f"no config.yaml of a training run above {checkpoint}: pass --config CONFIG")
-        config = str(found[0])
-    cfg = load_config(config)
-    torch.set_num_threads(cfg.training.num_threads)
-    rows = list(build_env(cfg).eval_dataset or [])[:limit]
-    if not rows:
-        raise RGVError(f"{config} has no eval split (data.num_eval_examples=0)")
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return {"checkpoint": str(folder), "config": config,
-            **evaluate_rows(rows, hf_generate(model, tokenizer, cfg.training.max_completion_length), step=-1,
-                            stage="checkpoint")}
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m rg_verifiers.reasoning_vocab CONFIG [overrides]`: write the expanded checkpoint a GPU
-    run's vf-vllm serves (train_minimal.py --print-launch and rgv slurm train run it first).
-    `python -m rg_verifiers.reasoning_vocab eval CHECKPOINT [--config C] [-n N]`: evaluate a checkpoint."""
-    import sys
-
-    from rich.console import Console
-
-    from .config.loader import load_config
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print("usage: python -m rg_verifiers.reasoning_vocab CONFIG [key=value ...]\n"
-              "       python -m rg_verifiers.reasoning_vocab eval CHECKPOINT [--config CONFIG] [-n N]")
-        return
-    if args[0] == "eval":
-        import argparse
-
-        p = argparse.ArgumentParser(prog="python -m rg_verifiers.reasoning_vocab eval")
-        p.add_argument("checkpoint")
-        p.add_argument("--config")
-        p.add_argument("-n", type=int)
-        a = p.parse_args(args[1:])
-        report = evaluate_checkpoint(a.checkpoint, a.config, a.n)
-        print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=1))
-        return
-    cfg = load_config(args[0], args[1:])
-    console = Console(stderr=True)
-    if cfg.model.reasoning_vocab_size <= 0:
-        raise RGVError("model.reasoning_vocab_size is 0: there is no reasoning vocabulary to prepare")
-    from .train.run import resolve_model
-
-    path = prepare(resolve_model(cfg.model.name_or_path, cfg.model.revision, console), cfg.model.reasoning_vocab_size,
-                   cfg.training.output_dir, console=console)
-    print(path)
-
-
-if __name__ == "__main__":
-    from .errors import run_cli
-
-    run_cli(main)
