@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import uuid
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -313,6 +314,10 @@ def eval_command(env_id: str, *, model: Optional[str], base_url: Optional[str], 
         if value < 1:
             raise RGVError(f"{name} must be >= 1, got {value}")
     generation = GenerationSettings.resolve(max_tokens, temperature, top_p, ... if seed is None else seed, rollouts)
+    if VERIFIERS_V1:  # 0.4's vf-eval sets sampling per run: one seed would make every rollout of an item alike
+        if seed is not None:
+            raise RGVError("--seed is not sent under verifiers 0.4 (sampling is set per run, not per request); leave it out")
+        generation = dataclasses.replace(generation, seed=None)
     env_id = resolve_env_id(env_id)
     is_rg = env_id.startswith("rg-")
     args = dict(env_args)

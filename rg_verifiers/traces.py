@@ -29,12 +29,15 @@ def read_metadata(path: Path) -> dict[str, Any]:
     config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
     env = config.get("env") or {}
     taskset = dict(env.get("taskset") or {})
+    asked = {k: v for k, v in (config.get("sampling") or {}).items() if v is not None}
+    # what the first request carried: the harness's defaults under what the run set
+    sent = next((row.get("sampling") for _, row in iter_rows(path) if row.get("sampling")), None) or {}
     return {
         "env_id": taskset.get("id") or env.get("id"),
         "model": config.get("model"),
         "rollouts_per_example": config.get("num_rollouts") or 1,
         "env_args": {k: v for k, v in taskset.items() if k not in _NOT_ENV_ARGS},
-        "sampling_args": {k: v for k, v in (config.get("sampling") or {}).items() if v is not None},
+        "sampling_args": {**sent, **asked},
         "base_url": (config.get("client") or {}).get("base_url"),
         "verifiers_api": "v1",
     }
@@ -46,7 +49,10 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            episode = json.loads(line)
+            try:
+                episode = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path / TRACES_FILE} line {lineno} is not valid JSON ({e.msg})") from None
             for trace in episode.get("traces") or []:
                 yield lineno, trace_row(trace, episode)
 

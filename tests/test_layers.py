@@ -21,15 +21,16 @@ PACKAGE = ROOT / "rg_verifiers"
 # (layer, module patterns relative to rg_verifiers; "" is the package itself), lowest first
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # what every environment package loads: task rows and data, prompt/protocol, parsing, scoring,
-    # errors, generation settings, serialization, the env/rubric adapters, and the reasoning
+    # errors, generation settings, serialization, the arguments, splits and grading every adapter
+    # shares, the two adapters (verifiers 0.1.x env/rubric, verifiers 0.4 taskset), and the reasoning
     # vocabulary the env decodes server text with
     ("core", ("", "errors", "serialization", "references", "envfile", "tasks", "embedded", "generation",
-              "protocol", "scoring", "scoring.*", "rewards", "math_reward", "rubric", "data", "env", "math_env",
-              "goldcheck", "envgen", "reasoning_vocab")),
+              "protocol", "scoring", "scoring.*", "rewards", "math_reward", "compat", "envargs", "splits",
+              "grading", "rubric", "data", "env", "taskset", "math_env", "goldcheck", "envgen", "reasoning_vocab")),
     # model files and local servers (GGUF export, llama.cpp serving, run provenance)
     ("serving", ("export", "serve", "provenance")),
     # reading, summarising and drawing results
-    ("results", ("results", "results.*", "report", "plotting")),
+    ("results", ("results", "results.*", "traces", "report", "plotting")),
     # training: configs, backends, curricula, evaluation during training, training curves
     ("train", ("train", "train.*", "config", "config.*", "curves")),
     # benchmarking and evaluating endpoints

@@ -9,7 +9,7 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ..model import (ModelTaskResult, ResultsError, RunInfo, normalize_generation, prompt_env_args, rollout_error,
                      summarize_rollouts, task_args_from_env_args)
@@ -101,10 +101,33 @@ def read(path: Path) -> list[ModelTaskResult]:
     meta = read_json_file(path / "metadata.json")
     if not isinstance(meta, dict):
         raise ResultsError(f"{path / 'metadata.json'} is not a JSON object; is this a vf-eval -s folder?")
+    return results_of(path, meta, _rows(path / "results.jsonl"), path / "metadata.json")
+
+
+def _rows(file: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        f = open(file, encoding="utf-8")
+    except OSError as e:
+        raise ResultsError(f"cannot read {file}: {e.strerror or e}") from None
+    with f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ResultsError(f"{file} line {lineno} is not valid JSON ({e.msg})") from None
+
+
+def results_of(path: Path, meta: dict, rows: Iterable[tuple[int, Any]], stamp_file: Path,
+               rows_file: str = "results.jsonl") -> list[ModelTaskResult]:
+    """Results per task from a run's metadata and its (line number, row) pairs in vf-eval 0.1.x's
+    results.jsonl shape (verifiers 0.4 traces are read into the same shape: vf_eval_v1)."""
+    meta_file = stamp_file.name
     prov = mapping(meta.get("rgv_provenance"))
     missing = [k for k in ("env_id", "model") if not (prov.get(k) or meta.get(k))]
     if missing:
-        raise ResultsError(f"{path / 'metadata.json'} lacks {', '.join(missing)}; is this a vf-eval -s folder?")
+        raise ResultsError(f"{path / meta_file} lacks {', '.join(missing)}; is this a vf-eval -s folder?")
     env_id = str(prov.get("env_id") or meta["env_id"])
     model = str(prov.get("label") or prov.get("model") or meta["model"])
     env_args = prov["env_args"] if isinstance(prov.get("env_args"), Mapping) else mapping(meta.get("env_args"))
@@ -116,50 +139,39 @@ def read(path: Path) -> list[ModelTaskResult]:
     try:
         rpe = max(int(meta.get("rollouts_per_example") or 1), 1)
     except (TypeError, ValueError):
-        raise ResultsError(f"{path / 'metadata.json'}: rollouts_per_example is not a number") from None
+        raise ResultsError(f"{path / meta_file}: rollouts_per_example is not a number") from None
     by_task: dict[str, list[dict]] = defaultdict(list)
     configs: dict[str, Optional[dict]] = {}
-    try:
-        f = open(path / "results.jsonl", encoding="utf-8")
-    except OSError as e:
-        raise ResultsError(f"cannot read {path / 'results.jsonl'}: {e.strerror or e}") from None
-    with f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ResultsError(f"{path / 'results.jsonl'} line {lineno} is not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ResultsError(f"{path / 'results.jsonl'} line {lineno} is not a JSON object")
-            try:
-                reward = float(row.get("reward") or 0.0)
-                correct = float(row["correct"]) if row.get("correct") is not None else reward
-                parse_failure = float(row.get("parse_failure") or 0)
-            except (TypeError, ValueError):
-                raise ResultsError(f"{path / 'results.jsonl'} line {lineno}: reward/correct/parse_failure are not numbers") from None
-            task = _row_task(row, default_task)
-            configs.setdefault(task, _row_config(row))
-            by_task[task].append(
-                {
-                    "example_id": row.get("example_id", (lineno - 1) // rpe),
-                    "reward": reward,
-                    # envs without a `correct` metric: the reward is the best score we have
-                    "correct": correct,
-                    "parse_failure": parse_failure,
-                    "completion_tokens": _row_tokens(row),
-                    "latency_s": _row_latency(row),
-                    "error": rollout_error(row),
-                }
-            )
+    for lineno, row in rows:
+        if not isinstance(row, dict):
+            raise ResultsError(f"{path / rows_file} line {lineno} is not a JSON object")
+        try:
+            reward = float(row.get("reward") or 0.0)
+            correct = float(row["correct"]) if row.get("correct") is not None else reward
+            parse_failure = float(row.get("parse_failure") or 0)
+        except (TypeError, ValueError):
+            raise ResultsError(f"{path / rows_file} line {lineno}: reward/correct/parse_failure are not numbers") from None
+        task = _row_task(row, default_task)
+        configs.setdefault(task, _row_config(row))
+        by_task[task].append(
+            {
+                "example_id": row.get("example_id", (lineno - 1) // rpe),
+                "reward": reward,
+                # envs without a `correct` metric: the reward is the best score we have
+                "correct": correct,
+                "parse_failure": parse_failure,
+                "completion_tokens": _row_tokens(row),
+                "latency_s": _row_latency(row),
+                "error": rollout_error(row),
+            }
+        )
     if not by_task:
-        raise ResultsError(f"{path / 'results.jsonl'} has no rollouts")
+        raise ResultsError(f"{path / rows_file} has no rollouts")
     folder = str(path.resolve())
-    stamp = file_stamp(path / "metadata.json")
+    stamp = file_stamp(stamp_file)
     out = []
-    for task, rows in by_task.items():
-        r = summarize_rollouts(model, task, rows, rpe, extra={"source": str(path), "env_id": env_id})
+    for task, task_rows in by_task.items():
+        r = summarize_rollouts(model, task, task_rows, rpe, extra={"source": str(path), "env_id": env_id})
         r.run = RunInfo(
             model=model, env_id=env_id, task_args=task_args_from_env_args(env_args, task),
             env_args=prompt_env_args(env_args), generation=normalize_generation(generation),
