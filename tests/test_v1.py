@@ -189,19 +189,23 @@ def test_rgv_in_a_v04_venv(venv04, tmp_path):
                    "-o", "rgv")
         bad = run("eval", "leg_counting", "-m", "gold", "-b", server.base_url, "-a", '{"difficulti": 1}')
         bodies = list(server.bodies)
+        bench = run("bench", "--models", f"gold={server.base_url}", "--tasks", "leg_counting", "-n", "6",
+                    "-o", "bench")
     assert ours.returncode == 0, ours.stderr[-3000:]
     assert "100.0" in ours.stdout  # the accuracy table, read from 0.4's traces.jsonl
     assert len(bodies) == 6 and all(b["max_tokens"] == 1024 and b["temperature"] == 0.0 for b in bodies)
     (run_dir,) = {p.parent for p in (tmp_path / "rgv").rglob("traces.jsonl")}
     assert json.loads((run_dir / "rgv_provenance.json").read_text())["rgv_provenance"]["verifiers"] == VERIFIERS_V04
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "did you mean 'difficulty'" in bad.stderr
+    assert bench.returncode == 0, bench.stderr[-2000:]
     report = run("report", "rgv", "--format", "json")
     assert report.returncode == 0, report.stderr[-2000:]
     rows = json.loads(report.stdout)
     assert any(r.get("task") == "leg_counting" and r.get("accuracy") in (1.0, 100.0) for r in _records(rows)), rows
-    # commands outside the environment path say what they need in one line
-    plot = run("plot", "rgv")
-    assert plot.returncode != 0 and plot.stderr.strip().count("\n") == 0 and "matplotlib" in plot.stderr
+    plot = run("plot", "rgv", "bench", "-o", "chart.png")  # matplotlib comes with reasoning-gym's dependencies
+    assert plot.returncode == 0 and (tmp_path / "chart.png").stat().st_size > 10_000, plot.stderr[-2000:]
+    seed = run("eval", "leg_counting", "-m", "gold", "-b", "http://127.0.0.1:9/v1", "--seed", "3")
+    assert seed.returncode == 2 and "--seed" in seed.stderr and seed.stderr.strip().count("\n") == 0
 
 
 def _records(doc) -> list[dict]:
