@@ -25,7 +25,8 @@ QUIET = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "OMP_NUM_THREADS": "1"}
 # Every shell line of the pages that matches one of these (and has no <placeholder>, [optional part]
 # or ...) is run by test_cheap_commands_in_the_docs_run.
 CHEAP = [re.compile(p) for p in (r"^rgv (tasks|show|gold|--version)\b", r"^rgv slurm (train|bench) ",
-                                 r"^python train_minimal\.py .*--print-launch", r"^python scripts/generate_slurm\.py ")]
+                                 r"^python train_minimal\.py .*--print-launch", r"^python scripts/generate_slurm\.py ",
+                                 r"^rgv [a-z ]+ (-h|--help)$")]
 
 
 def shell_blocks(markdown: str) -> list[list[str]]:
@@ -123,20 +124,21 @@ def test_strict_build_fails_on_defects(tmp_path, defect, expected):
 
 
 def cheap_commands() -> list[tuple[str, str]]:
-    """(page, command) for every runnable cheap shell line shown in README.md or docs/."""
-    found = []
+    """(page, command) for every runnable cheap shell line shown in README.md or docs/ (first page that shows it)."""
+    found = {}
     for page, text in pages().items():
         for block in shell_blocks(text):
             for line in block:
                 command = line.split("  #")[0].strip()
                 if any(p.search(command) for p in CHEAP) and not re.search(r"[<\[]|\.\.\.|…|\\$", command):
-                    found.append((page, command))
-    return found
+                    found.setdefault(command, page)
+    return [(page, command) for command, page in found.items()]
 
 
 def test_the_docs_show_cheap_commands():
     shown = {command for _, command in cheap_commands()}
-    for prefix in ("rgv tasks", "rgv show ", "rgv gold ", "rgv slurm train ", "rgv slurm bench ", "python train_minimal.py "):
+    for prefix in ("rgv tasks", "rgv show ", "rgv gold ", "rgv --version", "rgv eval --help", "rgv slurm train ",
+                   "rgv slurm bench ", "python train_minimal.py "):
         assert any(c.startswith(prefix) for c in shown), prefix
 
 
