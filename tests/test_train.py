@@ -110,7 +110,7 @@ def test_missing_config_file_is_one_line():
     assert done.returncode == 2 and "nope.yaml" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_readme_launch_commands_are_the_printed_ones():
+def test_docs_launch_commands_are_the_printed_ones():
     printed = train_minimal("configs/experiments/leg_counting_qwen1.5b.yaml", "--print-launch", "--gpus", "4",
                             "--inference-gpus", "2", timeout=120)
     assert printed.returncode == 0, printed.stderr
