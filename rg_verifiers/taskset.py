@@ -23,17 +23,18 @@ Scorer runs risky scorers in time-bounded worker processes, the rest in a thread
 from __future__ import annotations
 
 import dataclasses
+import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
 import verifiers.v1 as vf
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, create_model, model_validator
 from verifiers.v1.configs.harness import HarnessConfig
 from verifiers.v1.envs.single_agent import SingleAgentEnv, SingleAgentEnvConfig
 from verifiers.v1.runtimes import ProgramResult, SubprocessConfig
 from verifiers.v1.types import content_text
 
-from .envargs import ENV_ARG_HELP, EnvArgs, parse_env_args
+from .envargs import EnvArgs, parse_env_args
 from .errors import RGVError, did_you_mean
 from .generation import GenerationSettings
 from .grading import METRICS, grade
@@ -93,25 +94,11 @@ class RGTask(vf.Task[RGData]):
         return metrics["correct"]
 
 
-_FIELD_DOCS = ENV_ARG_HELP
-
-
-class RGTasksetConfig(vf.TasksetConfig):
+class _TasksetConfigBase(vf.TasksetConfig):
     """The environment arguments (rg_verifiers.envargs.EnvArgs) as `--env.taskset.<field>`, plus
     `split`. `system_prompt` keeps the 0.1.x meaning (a string replaces the instruction, "" = none);
     a path to an existing file is read, as verifiers 0.4's own field is."""
 
-    num_train_examples: int = Field(1000, description=_FIELD_DOCS["num_train_examples"])
-    num_eval_examples: int = Field(100, description=_FIELD_DOCS["num_eval_examples"])
-    seed: int = Field(0, description=_FIELD_DOCS["seed"])
-    config: dict | None = Field(None, description=_FIELD_DOCS["config"])
-    difficulty: int | None = Field(None, description=_FIELD_DOCS["difficulty"])
-    system_prompt: str | None = Field(None, description=_FIELD_DOCS["system_prompt"])  # type: ignore[assignment]
-    prompt_placement: str = Field("system", description=_FIELD_DOCS["prompt_placement"])
-    scoring: str = Field("auto", description=_FIELD_DOCS["scoring"])
-    score_timeout_s: float = Field(10.0, description=_FIELD_DOCS["score_timeout_s"])
-    partial_credit: bool = Field(True, description=_FIELD_DOCS["partial_credit"])
-    cache: bool = Field(True, description=_FIELD_DOCS["cache"])
     split: str = Field("eval", description="\"eval\" (the fixed eval items, vf-eval's default) or \"train\" (prime-rl training sources)")
 
     @model_validator(mode="before")
@@ -142,6 +129,14 @@ class RGTasksetConfig(vf.TasksetConfig):
         if prompt and "\n" not in prompt and len(prompt) < 4096 and Path(prompt).is_file():
             args["system_prompt"] = Path(prompt).read_text()
         return args
+
+
+# one field per environment argument, typed and documented where EnvArgs declares it: a new
+# argument is a TasksetConfig field without a change here
+_HINTS = typing.get_type_hints(EnvArgs)
+RGTasksetConfig = create_model(
+    "RGTasksetConfig", __base__=_TasksetConfigBase, __module__=__name__,
+    **{f.name: (_HINTS[f.name], Field(f.default, description=f.metadata["help"])) for f in dataclasses.fields(EnvArgs)})
 
 
 class CompositeTasksetConfig(RGTasksetConfig):

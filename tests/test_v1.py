@@ -58,18 +58,32 @@ def _traces(run_dir: Path) -> list[dict]:
     return [t for line in path.read_text().splitlines() if line.strip() for t in json.loads(line)["traces"]]
 
 
+ITEM_CASES = [  # (package, taskset fields): levels, seeds, configs, the train split, a weighted mixture
+    ("rg-leg-counting", {"num_eval_examples": 5, "difficulty": 1, "seed": 3}),
+    ("rg-leg-counting", {"num_eval_examples": 5, "num_train_examples": 6, "config": {"max_animals": 4}, "split": "train"}),
+    ("rg-composite", {"num_eval_examples": 8, "tasks": [{"name": "leg_counting", "weight": 3},
+                                                         {"name": "chain_sum", "weight": 1, "difficulty": 1}]}),
+    ("rg-puzzle24", {"num_eval_examples": 4, "partial_credit": False, "scoring": "sandbox", "score_timeout_s": 5.0}),
+]
+
+
 @slow
-def test_package_exports_a_v1_taskset(venv04, tmp_path):
-    script = ("import json, rg_leg_counting as m, rg_composite as c\n"
+def test_package_exports_a_v1_taskset_with_the_same_items(venv04, tmp_path):
+    script = ("import json, sys, rg_leg_counting as m, rg_composite as c, verifiers.v1 as vf\n"
               "from verifiers.v1.utils.loaders import taskset_class, harness_class, environment_class, resolve_env_config\n"
               "cfg = resolve_env_config({'taskset': {'id': 'rg-leg-counting', 'difficulty': 1}})\n"
+              "items = []\n"
+              "for env_id, fields in json.loads(sys.argv[1]):\n"
+              "    ts = vf.load_taskset(resolve_env_config({'taskset': {'id': env_id, **fields}}).taskset)\n"
+              "    items.append([[t.data.rg_task, t.data.split, t.data.index, t.data.system_prompt, t.data.prompt,\n"
+              "                   t.data.partial_credit, t.data.scoring, t.data.score_timeout_s] for t in ts])\n"
               "print(json.dumps({'all': m.__all__, 'composite': c.__all__, 'v0': hasattr(m, 'load_environment'),\n"
               "  'taskset': taskset_class('rg-leg-counting').__name__, 'harness': harness_class('rg-leg-counting').__name__,\n"
               "  'env': environment_class('rg-leg-counting').__name__, 'runtime': cfg.agent.runtime.type,\n"
-              "  'difficulty': cfg.taskset.difficulty,\n"
+              "  'difficulty': cfg.taskset.difficulty, 'items': items,\n"
               "  'fields': sorted(type(cfg.taskset).model_fields)}))\n")
-    out = subprocess.run([str(venv04 / "bin" / "python"), "-c", script], capture_output=True, text=True, cwd=tmp_path,
-                         env=_env(venv04), timeout=300)
+    out = subprocess.run([str(venv04 / "bin" / "python"), "-c", script, json.dumps(ITEM_CASES)], capture_output=True,
+                         text=True, cwd=tmp_path, env=_env(venv04), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     facts = json.loads(out.stdout.strip().splitlines()[-1])
     assert facts["all"] == ["LegCountingTaskset", "RGHarness", "RGEnv"] and not facts["v0"]
@@ -80,6 +94,24 @@ def test_package_exports_a_v1_taskset(venv04, tmp_path):
     from rg_verifiers.envargs import ENV_ARG_HELP
 
     assert set(ENV_ARG_HELP) <= set(facts["fields"])
+    # the same items, prompts and scoring settings as the verifiers 0.1.x environment here
+    from rg_verifiers.env import load_rg_environment
+
+    for (env_id, fields), got in zip(ITEM_CASES, facts["items"]):
+        fields = dict(fields)
+        split = fields.pop("split", "eval")
+        tasks = fields.pop("tasks", None) or TASKS[env_id]
+        env = load_rg_environment(tasks, **fields)
+        rows = env.eval_dataset if split == "eval" else env.dataset
+        expected = []
+        for row in rows:
+            system = next((m["content"] for m in row["prompt"] if m["role"] == "system"), None)
+            user = next(m["content"] for m in row["prompt"] if m["role"] == "user")
+            info = row["info"]
+            expected.append([info["rg_task"], info["split"], info["index"], system, user,
+                             fields.get("partial_credit", True), fields.get("scoring", "auto"),
+                             fields.get("score_timeout_s", 10.0)])
+        assert got == expected, env_id
 
 
 @slow
