@@ -19,7 +19,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from prime_rl.utils.config import cli, dump_resolved_config
 from verifiers.v1.serve import EnvClient, env_config_data, serve_env
 from verifiers.v1.utils.loaders import harness_class
 
+from rg_verifiers.serve import free_port
 from rg_verifiers.taskset import RGEnvConfig, RGHarness, RGTasksetConfig
 
 
@@ -50,12 +50,6 @@ def env_server_file(config: RLConfig, split: str, source, address: str, out: Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(config_data: dict, address: str) -> None:
