@@ -24,7 +24,7 @@ CASES = {
     "rg-leg-counting": {"num_eval_examples": 10, "config": {"max_animals": 4}},
     "rg-puzzle24": {"num_eval_examples": 10},
     "rg-composite": {"num_eval_examples": 10},
-    "rg-gsm8k": {"num_eval_examples": 10},
+    "rg-gsm8k": {"num_eval_examples": 10, "config": {"dataset": "sample-gsm8k"}},  # shipped: no hub download
 }
 TASKS = {"rg-leg-counting": "leg_counting", "rg-puzzle24": "puzzle24", "rg-gsm8k": "gsm8k",
          "rg-composite": ["leg_counting", "basic_arithmetic", "chain_sum"]}
