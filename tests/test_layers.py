@@ -157,7 +157,8 @@ print(json.dumps(sorted(m for m in sys.modules if m == "rg_verifiers" or m.start
 
 
 def test_an_environment_package_loads_nothing_above_the_core():
-    core = sorted(m for m in module_files() if layer_of(m) == "core")
+    # the verifiers 0.4 adapter imports under verifiers 0.4 only; tests/test_v1.py makes the same check there
+    core = sorted(m for m in module_files() if layer_of(m) == "core" and m != "rg_verifiers.taskset")
     done = subprocess.run([sys.executable, "-c", FRESH.format(core=core)], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -81,7 +81,8 @@ def test_package_exports_a_v1_taskset_with_the_same_items(venv04, tmp_path):
               "  'taskset': taskset_class('rg-leg-counting').__name__, 'harness': harness_class('rg-leg-counting').__name__,\n"
               "  'env': environment_class('rg-leg-counting').__name__, 'runtime': cfg.agent.runtime.type,\n"
               "  'difficulty': cfg.taskset.difficulty, 'items': items,\n"
-              "  'fields': sorted(type(cfg.taskset).model_fields)}))\n")
+              "  'fields': sorted(type(cfg.taskset).model_fields),\n"
+              "  'loaded': sorted(k for k in sys.modules if k.startswith('rg_verifiers'))}))\n")
     out = subprocess.run([str(venv04 / "bin" / "python"), "-c", script, json.dumps(ITEM_CASES)], capture_output=True,
                          text=True, cwd=tmp_path, env=_env(venv04), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -90,6 +91,11 @@ def test_package_exports_a_v1_taskset_with_the_same_items(venv04, tmp_path):
     assert facts["composite"] == ["CompositeTaskset", "RGHarness", "RGEnv"]
     assert (facts["taskset"], facts["harness"], facts["env"]) == ("LegCountingTaskset", "RGHarness", "RGEnv")
     assert facts["runtime"] == "subprocess" and facts["difficulty"] == 1
+    # loading and iterating the tasksets touched nothing above the core (tests/test_layers.py's table)
+    from test_layers import layer_of
+
+    assert "rg_verifiers.taskset" in facts["loaded"]
+    assert not {m: layer_of(m) for m in facts["loaded"] if layer_of(m) != "core"}
     # every environment argument is a TasksetConfig field
     from rg_verifiers.envargs import ENV_ARG_HELP
 
