@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from rg_verifiers.errors import RGVError
+from rg_verifiers.errors import RGVError, did_you_mean
 from rg_verifiers.train.launch import ACCELERATE_CONFIG, TRAIN_ENTRY
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -167,7 +167,10 @@ def _resolve_config(config_path: PathLike, work_dir: PathLike, what: str = "conf
         if wd.is_dir() and wd.resolve() != Path.cwd().resolve():
             return str(p.resolve()), p
         return str(p), p
-    raise SlurmError(f"{what} file not found: {config_path} (looked in {wd} and the current directory)")
+    siblings = {str(p.parent / s.name) for folder in (wd / p.parent, p.parent) if folder.is_dir()
+                for s in folder.glob("*.y*ml")}
+    raise SlurmError(f"{what} file not found: {config_path} (looked in {wd} and the current directory)"
+                     f"{did_you_mean(str(config_path), sorted(siblings))}")
 
 
 def _check_model(model: str) -> None:

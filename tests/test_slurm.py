@@ -737,7 +737,7 @@ def test_accelerate_config_option_reaches_the_launch(work):
                           cwd=work, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and not (work / "t.sh").exists()
     assert proc.stderr.strip() == ("error: accelerate config file not found: configs/accelerate/zero9.yaml "
-                                   "(looked in . and the current directory)")
+                                   "(looked in . and the current directory); did you mean 'configs/accelerate/ddp.yaml'?")
 
 
 @pytest.mark.parametrize("kind", ["train", "bench"])
