@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_vf_backend import (  # noqa: F401  (fixtures)
-    checkpoint_digest, eval_chunks, experiment, hub_cache, initial_digest, run_env, server_factory, step_logs, train,
+    checkpoint_digest, eval_chunks, experiment, initial_digest, run_env, server_factory, step_logs, train,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
