@@ -2,7 +2,7 @@
 
     python train_minimal.py <config.yaml> [key=value ...] [model=NAME] [tasks=NAME]
     python train_minimal.py                          (configs/experiments/leg_counting_embedded_cpu.yaml)
-    python train_minimal.py <config.yaml> --print-launch [--gpus 4 --inference-gpus 2]
+    python train_minimal.py <config.yaml> --print-launch [--gpus 4 --inference-gpus 2]   (default: the config's launch:)
 
 Configs compose with `_base_` (see configs/ and rg_verifiers/config/schema.py for every field).
 Rewards come from the registry by name, with weights (rg_verifiers/rewards.py).
@@ -20,14 +20,26 @@ from rg_verifiers.errors import RGVError
 DEFAULT_CONFIG = "configs/experiments/leg_counting_embedded_cpu.yaml"
 
 
-def launch_commands(config: str, overrides: list[str], gpus: int, inference_gpus: int) -> list[str]:
+def launch_commands(config: str, overrides: list[str], gpus: int | None = None,
+                    inference_gpus: int | None = None) -> list[str]:
+    """The prepare (if any), vf-vllm and accelerate commands; GPUs not given come from the config's `launch:`."""
     import shlex
 
     from rg_verifiers.train.launch import accelerate_command, prepare_args, vf_vllm_command
 
+    cfg = load_config(config, overrides)
+    if gpus is None and inference_gpus is None:
+        gpus, inference_gpus = cfg.launch.gpus, cfg.launch.inference_gpus
+        print(f"GPU layout from the config (launch:): {gpus} GPUs, {inference_gpus} for vf-vllm, "
+              f"{gpus - inference_gpus} training; --gpus/--inference-gpus change it", file=sys.stderr)
+    elif gpus is None:
+        gpus = cfg.launch.gpus
+    elif inference_gpus is None:
+        inference_gpus = min(cfg.launch.inference_gpus, gpus - 1) or 1
+    if gpus < 2:
+        raise RGVError(f"--gpus must be >= 2 (vf-vllm and the trainer each need one), got {gpus}")
     if not 0 < inference_gpus < gpus:
         raise RGVError(f"--inference-gpus must be between 1 and --gpus - 1 ({gpus - 1}), got {inference_gpus}")
-    cfg = load_config(config, overrides)
     server_gpus = ",".join(map(str, range(inference_gpus)))
     trainer_gpus = ",".join(map(str, range(inference_gpus, gpus)))
     prepare = prepare_args(cfg, config, overrides)  # model.reasoning_vocab_size: the checkpoint vf-vllm serves
@@ -42,8 +54,9 @@ def main(argv: list[str]) -> None:
                         help=f"experiment config (default: {DEFAULT_CONFIG}, the embedded model on CPU)")
     parser.add_argument("overrides", nargs="*", help="key=value, model=NAME, tasks=NAME")
     parser.add_argument("--print-launch", action="store_true", help="print the vf-vllm + accelerate commands and exit")
-    parser.add_argument("--gpus", type=int, default=2)
-    parser.add_argument("--inference-gpus", type=int, default=1)
+    parser.add_argument("--gpus", type=int, default=None, help="GPUs in all (default: the config's launch.gpus)")
+    parser.add_argument("--inference-gpus", type=int, default=None,
+                        help="the first GPUs, for vf-vllm (default: the config's launch.inference_gpus)")
     args = parser.parse_intermixed_args(argv)  # overrides may come after --print-launch too
     if args.config is not None and "=" in args.config and not Path(args.config).is_file():
         args.overrides.insert(0, args.config)  # `python train_minimal.py key=value ...`: the default config

@@ -383,7 +383,7 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
              output: Optional[Path] = typer.Option(None, "-o", "--output", help=".png/.svg/.pdf (default: chart next to the first input)"),
              title: Optional[str] = typer.Option(None, "--title"),
              rename: Optional[List[str]] = typer.Option(None, "--rename", help="OLD=NEW display names (several)"),
-             rename_file: Optional[Path] = typer.Option(None, "--rename-file", help="JSON object {model id: display name}"),
+             rename_file: Optional[Path] = typer.Option(None, "--rename-file", help="JSON object or YAML mapping {model id: display name}"),
              baseline: Optional[str] = typer.Option(None, "--baseline", help="with --finetuned: also a per-task delta chart"),
              finetuned: Optional[str] = typer.Option(None, "--finetuned"),
              metric: str = typer.Option("accuracy", "--metric", help="accuracy, pass@k (largest shared k) or pass@N, parse-failure, error-rate, tokens"),
@@ -475,13 +475,15 @@ def slurm_train(config: Path = typer.Argument(..., help="experiment config, e.g.
                 port: Optional[int] = typer.Option(None, help="vf-vllm HTTP port (default: a free port chosen when the job starts)"),
                 group_port: Optional[int] = typer.Option(None, help="weight-sync port (default: a free port chosen when the job starts)"),
                 health_timeout: int = typer.Option(900, help="seconds to wait for vf-vllm"),
+                accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="accelerate launch --config-file (default: configs/accelerate/zero3.yaml; configs/accelerate/ddp.yaml is plain data parallel)"),
                 job_name: Optional[str] = None):
     """sbatch script: vf-vllm on the inference GPUs, health wait, accelerate ZeRO-3 on the rest, server always stopped."""
     from .slurm import render_train_script
 
     _write_job(render_train_script(config, account, gpus=gpus, inference_gpus=inference_gpus, partition=partition, time=time,
                                    gpu_type=gpu_type, cpus=cpus, memory=memory, nodes=nodes, work_dir=work_dir, model=model,
-                                   port=port, group_port=group_port, health_timeout=health_timeout, job_name=job_name), output)
+                                   port=port, group_port=group_port, health_timeout=health_timeout, job_name=job_name,
+                                   accelerate_config=accelerate_config), output)
 
 
 @slurm_app.command("bench", cls=_ListOptions)
@@ -509,6 +511,57 @@ def slurm_bench(models: List[str] = typer.Option(..., "--models", help="as for r
     console.print(f"wrote {paths['array']} (array of {array_size} shards), {paths['merge']} (merge, after all shards) "
                   f"and {paths['submit']}", soft_wrap=True, markup=False)
     console.print(f"submit both with: bash {paths['submit']}   (from the directory that holds logs/)", soft_wrap=True, markup=False)
+
+
+cache_app = typer.Typer(help="The cache ($RGV_CACHE_DIR, default ~/.cache/rg-verifiers): list it, prune GGUF exports.",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _when(epoch: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
+
+
+@cache_app.command("list")
+def cache_list():
+    """Each cached item: kind, size, last used, path (and the checkpoint a GGUF export came from)."""
+    from .cache import cached_items, human_size
+    from .embedded import cache_root
+
+    items = cached_items()
+    if not items:
+        console.print(f"the cache is empty ({cache_root()})", soft_wrap=True, markup=False, highlight=False)
+        return
+    console.print(f"{'kind':<10} {'size':>9}  {'last used':<16}  path", markup=False, highlight=False)
+    for it in items:
+        source = f"  (from {it.source})" if it.source else ""
+        console.print(f"{it.kind:<10} {human_size(it.size):>9}  {_when(it.last_used):<16}  {it.path}{source}",
+                      soft_wrap=True, markup=False, highlight=False)
+    console.print(f"total {human_size(sum(it.size for it in items))} in {cache_root()}", soft_wrap=True, markup=False,
+                  highlight=False)
+
+
+@cache_app.command("prune")
+def cache_prune(older_than: Optional[float] = typer.Option(None, "--older-than", metavar="DAYS", help="only GGUF exports unused for more than DAYS days"),
+                keep: Optional[int] = typer.Option(None, "--keep", metavar="N", help="keep the N most recently used GGUF exports"),
+                dry_run: bool = typer.Option(False, "--dry-run", help="say what would be removed, remove nothing"),
+                include_model: bool = typer.Option(False, "--include-model", help="the embedded model's converted copy too (rebuilt on next use, about a minute)")):
+    """Remove cached GGUF exports of checkpoints (all of them, or as --older-than / --keep say), with the space freed."""
+    from .cache import cached_items, human_size, remove, select_prune
+
+    doomed = select_prune(cached_items(), older_than, keep, include_model)
+    verb = "would remove" if dry_run else "removed"
+    for it in doomed:
+        if not dry_run:
+            remove(it)
+        source = f" (from {it.source})" if it.source else ""
+        console.print(f"{verb} {it.kind} {human_size(it.size)}, last used {_when(it.last_used)}: {it.path}{source}",
+                      soft_wrap=True, markup=False, highlight=False)
+    freed = human_size(sum(it.size for it in doomed))
+    console.print(f"{'would free' if dry_run else 'freed'} {freed} ({len(doomed)} item(s))", soft_wrap=True,
+                  markup=False, highlight=False)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ Face cache; nothing is downloaded) and the merged model converted.
 Conversions are cached under $RGV_CACHE_DIR (default ~/.cache/rg-verifiers)/gguf/, one GGUF per
 checkpoint folder, keyed by the name, size and mtime of its weight, config and tokenizer files
 (and the base model's, for an adapter): a second evaluation reuses it, a retrained folder is
-converted again and replaces its old GGUF.
+converted again and replaces its old GGUF. `rgv cache list` shows them, `rgv cache prune` removes them.
 """
 
 from __future__ import annotations
@@ -249,6 +249,7 @@ def export_checkpoint(model: str, console=None) -> tuple[Path, dict]:
     if gguf.is_file() and source.is_file():
         with contextlib.suppress(OSError, ValueError):
             if json.loads(source.read_text(encoding="utf-8")).get("key") == key:
+                os.utime(source)  # last used, for `rgv cache list/prune`
                 return gguf, served_info(ckpt, gguf)
     from rich.console import Console
 

@@ -13,7 +13,6 @@ readers, and the delta chart's sign is also in its labels.
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 import warnings
@@ -202,20 +201,31 @@ def display_labels(models: Sequence[str], renames: Optional[Mapping[str, str]] =
     return labels
 
 
+def read_rename_file(path: str | Path) -> dict[str, str]:
+    """`{model id: display name}` from a JSON object or a YAML mapping; keys and values kept as written."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise PlotError(f"rename file not found: {path}")
+    try:
+        # BaseLoader: `Qwen2.5: 7B` or `on: yes` stay strings instead of turning into numbers and booleans;
+        # JSON is YAML, so one loader reads both formats
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise PlotError(f"rename file {path} is neither JSON nor YAML{at}: {getattr(e, 'problem', None) or e}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v.strip()
+                                             for k, v in data.items()):
+        raise PlotError(f"rename file {path} must map model ids to display names (a JSON object or YAML mapping "
+                        f"of strings, e.g. Qwen/Qwen2.5-7B-Instruct: Qwen 7B)")
+    return {k.strip(): v.strip() for k, v in data.items()}
+
+
 def load_renames(pairs: Sequence[str] = (), rename_file: Optional[str | Path] = None) -> dict[str, str]:
-    """Merge `--rename-file` (JSON object) and `--rename OLD=NEW` pairs; pairs win."""
-    renames: dict[str, str] = {}
-    if rename_file:
-        path = Path(rename_file)
-        if not path.is_file():
-            raise PlotError(f"rename file not found: {path}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise PlotError(f"rename file {path} is not valid JSON ({e.msg} at line {e.lineno})") from None
-        if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise PlotError(f"rename file {path} must be a JSON object mapping model ids to display names")
-        renames.update(data)
+    """Merge `--rename-file` (JSON object or YAML mapping) and `--rename OLD=NEW` pairs; pairs win."""
+    renames = read_rename_file(rename_file) if rename_file else {}
     for pair in pairs or ():
         old, sep, new = pair.partition("=")
         if not sep or not old.strip() or not new.strip():

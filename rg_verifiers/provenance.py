@@ -12,6 +12,8 @@
   quantization   e.g. "Q4_1" for the embedded GGUF, "F32" for a checkpoint served on CPU, None when unknown
   served         what a CPU server started for the run loaded (serve.resolve_model: the checkpoint
                  folder and its GGUF export, format, converter, engine); None for endpoints
+  weights        weights_digest of a local model's files (checkpoint folder, GGUF, LoRA adapter): what
+                 `rgv bench --resume` compares; None for endpoints, hub ids and the embedded model
 It is written as `rgv_provenance` in a vf-eval folder's metadata.json (`rgv eval`), as top-level
 `provenance` in `rgv bench` results files, and next to each rollouts JSONL.
 """
@@ -32,7 +34,7 @@ from typing import Any, Mapping, Optional
 from .embedded import EMBEDDED_HF_ID, GGUF_FILE, is_embedded
 
 KEYS = ("rg_verifiers", "verifiers", "reasoning_gym", "git_commit", "base_url", "model", "label", "env_id",
-        "env_args", "generation", "quantization", "served")
+        "env_args", "generation", "quantization", "served", "weights")
 # read from the GGUF header with gguf.GGUFReader: general.file_type = MOSTLY_Q4_1 (210 Q4_1 tensors,
 # 61 F32, 1 Q8_0); a constant, because importing gguf costs seconds on every run
 EMBEDDED_QUANTIZATION = "Q4_1"
@@ -111,11 +113,12 @@ def rg_env_args(env_args: Optional[Mapping[str, Any]], num_examples: int, tasks:
 
 def collect(*, base_url: Optional[str], model: Optional[str], label: Optional[str], env_id: Optional[str],
             env_args: Optional[Mapping[str, Any]], generation: Any, quantization: Optional[str] = None,
-            served: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+            served: Optional[Mapping[str, Any]] = None, weights: Optional[str] = None) -> dict[str, Any]:
     gen = generation.as_dict() if hasattr(generation, "as_dict") else dict(generation or {})
     out = {**package_versions(), "git_commit": git_commit(), "base_url": base_url, "model": model,
            "label": label if label is not None else model, "env_id": env_id, "env_args": dict(env_args or {}),
-           "generation": gen, "quantization": quantization, "served": dict(served) if served else None}
+           "generation": gen, "quantization": quantization, "served": dict(served) if served else None,
+           "weights": weights}
     return {k: out[k] for k in KEYS}
 
 

@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from rg_verifiers.errors import RGVError
+from rg_verifiers.errors import RGVError, did_you_mean
 from rg_verifiers.train.launch import ACCELERATE_CONFIG, TRAIN_ENTRY
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -147,7 +147,7 @@ def model_from_config(path: PathLike) -> str:
     return load_config(path).model.name_or_path
 
 
-def _resolve_config(config_path: PathLike, work_dir: PathLike) -> tuple[str, Path]:
+def _resolve_config(config_path: PathLike, work_dir: PathLike, what: str = "config") -> tuple[str, Path]:
     """(path as written into the script, path readable here).
 
     The script cds into work_dir first, so a config relative to work_dir stays relative. One
@@ -158,7 +158,7 @@ def _resolve_config(config_path: PathLike, work_dir: PathLike) -> tuple[str, Pat
     p = Path(config_path)
     if p.is_absolute():
         if not p.is_file():
-            raise SlurmError(f"config file not found: {p}")
+            raise SlurmError(f"{what} file not found: {p}")
         return str(p), p
     wd = Path(work_dir)
     if (wd / p).is_file():
@@ -167,7 +167,10 @@ def _resolve_config(config_path: PathLike, work_dir: PathLike) -> tuple[str, Pat
         if wd.is_dir() and wd.resolve() != Path.cwd().resolve():
             return str(p.resolve()), p
         return str(p), p
-    raise SlurmError(f"config file not found: {config_path} (looked in {wd} and the current directory)")
+    siblings = {str(p.parent / s.name) for folder in (wd / p.parent, p.parent) if folder.is_dir()
+                for s in folder.glob("*.y*ml")}
+    raise SlurmError(f"{what} file not found: {config_path} (looked in {wd} and the current directory)"
+                     f"{did_you_mean(str(config_path), sorted(siblings))}")
 
 
 def _check_model(model: str) -> None:
@@ -224,7 +227,7 @@ def render_train_script(
     health_timeout: int = 900,
     job_name: Optional[str] = None,
     venv: PathLike = ".venv",
-    accelerate_config: str = ACCELERATE_CONFIG,
+    accelerate_config: Optional[PathLike] = None,
     train_entry: str = TRAIN_ENTRY,
 ) -> str:
     """sbatch script: vf-vllm + accelerate ZeRO-3 on one node, or vf-vllm on node 0 and trainers on the others.
@@ -233,6 +236,8 @@ def render_train_script(
     rest. Several nodes: node 0 serves with all its GPUs (`inference_gpus` must equal `gpus`, its default
     there) and nodes 1..N-1 train, `gpus` ranks each. `port`/`group_port` pin the server's HTTP and
     weight-sync ports; unpinned ones are chosen free on the server node when the job starts.
+    `accelerate_config` (`accelerate launch --config-file`) must exist, like the config; None is the
+    project's configs/accelerate/zero3.yaml, taken as shipped with the checkout on the cluster.
     """
     nodes = _int("nodes", nodes, 1)
     gpus = _int("gpus", gpus, 1)
@@ -270,6 +275,10 @@ def render_train_script(
         _check_model(model)
 
     config_in_script, config_here = _resolve_config(config_path, work_dir)
+    if accelerate_config is None:
+        accelerate_config = ACCELERATE_CONFIG
+    else:
+        accelerate_config = _resolve_config(accelerate_config, work_dir, what="accelerate config")[0]
     overrides = [f"model.name_or_path={model}"] if model is not None else []
     try:
         from .config import load_config

@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     p.add_argument("--group-port", type=int, default=None, help="weight-sync port (default: free, chosen when the job starts)")
     p.add_argument("--health-timeout", type=int, default=900, help="seconds to wait for vf-vllm")
     p.add_argument("--job-name", default=None, help="default: the config file name")
+    p.add_argument("--accelerate-config", default=None,
+                   help="accelerate launch --config-file (default configs/accelerate/zero3.yaml)")
     p.add_argument("--venv", default=".venv", help="activated when <venv>/bin/activate exists")
     p.add_argument("--output", "-o", default=None, help="default: slurm_<job_name>.sh")
     args = p.parse_args(argv)
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
             partition=args.partition, time=args.time, gpu_type=args.gpu_type, cpus=args.cpus,
             memory=args.memory, nodes=args.nodes, work_dir=args.work_dir, model=args.model,
             port=args.port, group_port=args.group_port, health_timeout=args.health_timeout, job_name=args.job_name,
-            venv=args.venv,
+            venv=args.venv, accelerate_config=args.accelerate_config,
         )
     except SlurmError as e:
         print(f"error: {e}", file=sys.stderr)

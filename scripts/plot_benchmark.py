@@ -26,27 +26,6 @@ except ImportError:  # run from a checkout without `pip install -e .`
     from rg_verifiers.errors import RGVError
 
 
-def read_rename_file(path: Path) -> dict[str, str]:
-    """`{model id: display name}` from JSON or YAML; every key and value is kept as written."""
-    import yaml
-
-    if not path.is_file():
-        raise RGVError(f"rename file not found: {path}")
-    try:
-        # BaseLoader: `Qwen2.5: 7B` or `on: yes` stay strings instead of turning into numbers and booleans;
-        # JSON is YAML, so one loader reads both formats
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        raise RGVError(f"rename file {path} is neither JSON nor YAML{at}: {getattr(e, 'problem', None) or e}") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v.strip()
-                                             for k, v in data.items()):
-        raise RGVError(f"rename file {path} must map model ids to display names (a JSON object or YAML mapping "
-                       f"of strings, e.g. Qwen/Qwen2.5-7B-Instruct: Qwen 7B)")
-    return {k.strip(): v.strip() for k, v in data.items()}
-
-
 def main(argv: list[str] | None = None) -> list[Path]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", nargs="+", type=Path,
@@ -72,8 +51,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     for path in args.results:
         if not path.exists():
             raise RGVError(f"no such file or folder: {path}")
-    renames = read_rename_file(args.rename_file) if args.rename_file else {}
-    renames.update(load_renames(args.rename))
+    renames = load_renames(args.rename, args.rename_file)
     output = args.output
     if output is None:
         first = args.results[0]

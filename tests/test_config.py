@@ -199,7 +199,7 @@ def test_unknown_key_in_override_and_inside_list_items(tmp_path):
     exp = write(tmp_path, "exp.yaml", "tasks: [x]\n")
     message = one_line_error(exp, ["trainng.max_steps=3"], configs_dir=tmp_path)
     assert message.startswith("unknown config key 'trainng'; did you mean 'training'?")
-    assert "valid top-level keys: model, tasks, data, rewards, warmup, training, vllm, logging" in message
+    assert "valid top-level keys: model, tasks, data, rewards, warmup, training, vllm, launch, logging" in message
     for override in ("tasks=[{name: a, wieght: 2}]", "tasks[0].wieght=2"):
         message = one_line_error(exp, [override], configs_dir=tmp_path)
         assert message.startswith("unknown config key 'tasks[0].wieght'; did you mean 'tasks[0].weight'?"), message
@@ -487,7 +487,15 @@ def test_every_schema_field_is_typed_defaulted_and_documented():
             assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, f.name
             nested = [t for t in (f.type, *getattr(f.type, "__args__", ())) if dataclasses.is_dataclass(t)]
             todo += [t for t in nested if t not in seen]
-    assert len(seen) == 11  # incl. WarmupConfig and CurriculumConfig
+    assert len(seen) == 12  # incl. WarmupConfig, CurriculumConfig and LaunchConfig
+
+
+def test_launch_layout_is_checked():
+    with pytest.raises(ConfigError, match=r"launch.inference_gpus must be between 1 and launch.gpus - 1 \(got 2\)"):
+        load_config(CPU_EXP, ["launch.inference_gpus=2"])
+    with pytest.raises(ConfigError, match=r"launch.gpus must be >= 2"):
+        load_config(CPU_EXP, ["launch.gpus=1", "launch.inference_gpus=1"])
+    assert (load_config(CPU_EXP).launch.gpus, load_config(CPU_EXP).launch.inference_gpus) == (2, 1)
 
 
 def test_schema_imports_without_omegaconf():

@@ -18,7 +18,7 @@ import pytest
 
 from rg_verifiers.errors import RGVError
 from rg_verifiers.train.curriculum import LEVEL_KEY, STATE_FILE, Controller, Curriculum, question_digest
-from test_vf_backend import hub_cache, run_env, server_factory  # noqa: F401  (the vf-vllm stand-in's fixtures)
+from test_vf_backend import run_env, server_factory  # noqa: F401  (the vf-vllm stand-in's fixtures; hub_cache: conftest)
 
 ROOT = Path(__file__).resolve().parent.parent
 CPU_CONFIG = ROOT / "configs/experiments/leg_counting_embedded_cpu.yaml"

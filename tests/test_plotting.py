@@ -87,11 +87,15 @@ def test_load_renames(tmp_path):
     with pytest.raises(PlotError, match="not found"):
         load_renames([], tmp_path / "missing.json")
     f.write_text("[1, 2]")
-    with pytest.raises(PlotError, match="JSON object"):
+    with pytest.raises(PlotError, match="must map model ids to display names"):
         load_renames([], f)
     f.write_text("{oops")
-    with pytest.raises(PlotError, match="not valid JSON"):
+    with pytest.raises(PlotError, match="is neither JSON nor YAML"):
         load_renames([], f)
+    # YAML too, as scripts/plot_benchmark.py reads it; numbers and booleans stay the strings written
+    y = tmp_path / "names.yaml"
+    y.write_text(f"{BASE}: Qwen 7B\n'{OTHER}': 2.5\nmodel-x: yes\n")
+    assert load_renames([f"{BASE}=cli"], y) == {BASE: "cli", OTHER: "2.5", "model-x": "yes"}
 
 
 # --- charts ---------------------------------------------------------------------------------

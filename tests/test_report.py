@@ -165,6 +165,14 @@ def test_cli_plot_two_difficulties(two_difficulties, tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "d_delta.png").exists()
     assert out.stderr.strip() == "warning: --rename: no loaded model named 'ghost'"
+    # --rename-file in YAML (JSON is YAML too): display names that --baseline/--finetuned then refer to
+    names = tmp_path / "names.yaml"
+    names.write_text("embedded: Base model\n'embedded [difficulty=3]': Harder\nghost: x\n")
+    out = rgv("plot", *map(str, two_difficulties), "-o", str(tmp_path / "e.png"), "--rename-file", str(names),
+              "--baseline", "Base model", "--finetuned", "Harder")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "e_delta.png").exists()
+    assert out.stderr.strip() == "warning: --rename: no loaded model named 'ghost'"
 
 
 def test_all_tasks_file_and_vf_eval_folder_together(tmp_path):

@@ -77,6 +77,13 @@ def test_qwen7b_print_launch_is_a_sane_4_gpu_layout():
                        "--num-processes 3 train_minimal.py configs/experiments/leg_counting_qwen7b.yaml")
     # the header comment's commands are the ones that work
     assert "--print-launch --gpus 4 --inference-gpus 1" in QWEN7B.read_text()
+    # without --gpus: the config's launch: section, not one trainer GPU for a 7B model
+    default = run(PY, "train_minimal.py", "configs/experiments/leg_counting_qwen7b.yaml", "--print-launch")
+    assert default.returncode == 0 and default.stdout == done.stdout, default.stderr
+    assert "4 GPUs, 1 for vf-vllm, 3 training" in default.stderr
+    few = run(PY, "train_minimal.py", "configs/experiments/leg_counting_qwen7b.yaml", "--print-launch", "--gpus", "1")
+    assert few.returncode == 2 and few.stderr.strip() == ("error: --gpus must be >= 2 (vf-vllm and the trainer each "
+                                                          "need one), got 1")
 
 
 def test_seed_slurm_command_for_qwen7b(tmp_path):

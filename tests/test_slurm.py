@@ -39,6 +39,8 @@ with open(os.path.join(env["FAKE_DIR"], "calls.log"), "a") as f:
     f.write(f"vf-vllm {{' '.join(args)}} CUDA_VISIBLE_DEVICES={{env.get('CUDA_VISIBLE_DEVICES', '')}}{{node}}\\n")
 with open(os.path.join(env["FAKE_DIR"], "server.pid"), "w") as f:
     f.write(str(os.getpid()))
+with open(os.path.join(env["FAKE_DIR"], "vf-vllm.env"), "w") as f:
+    f.write("".join(f"{{k}}={{v}}\\n" for k, v in env.items()))
 if env.get("FAKE_VLLM_EXIT"):
     print("CUDA out of memory (fake)", flush=True)
     sys.exit(int(env["FAKE_VLLM_EXIT"]))
@@ -60,6 +62,7 @@ server_alive=no
 kill -0 "$(cat "$FAKE_DIR/server.pid")" 2>/dev/null && server_alive=yes
 echo "accelerate $* CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-} server_alive=$server_alive${SLURMD_NODENAME:+ node=$SLURMD_NODENAME}" >> "$FAKE_DIR/calls.log"
 echo $$ > "$FAKE_DIR/trainer${SLURMD_NODENAME:+-$SLURMD_NODENAME}.pid"
+env > "$FAKE_DIR/accelerate.env"
 sleep "${FAKE_ACCEL_SLEEP:-0}"
 exit "${FAKE_ACCEL_RC:-0}"
 """,
@@ -717,6 +720,43 @@ def test_rgv_slurm_commands(work):
                            "--inference-gpus", "1"], cwd=work, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "inference_gpus must equal gpus" in proc.stderr
+
+
+def test_accelerate_config_option_reaches_the_launch(work):
+    (work / "configs" / "accelerate").mkdir()
+    (work / "configs" / "accelerate" / "ddp.yaml").write_text("distributed_type: MULTI_GPU\n")
+    proc = run_script(train_script(work, accelerate_config="configs/accelerate/ddp.yaml"), work)
+    assert proc.returncode == 0, proc.stderr
+    trainer, = calls(work, "accelerate")
+    assert trainer.startswith("accelerate launch --config-file configs/accelerate/ddp.yaml --num-processes 2 ")
+    # the default is the shipped ZeRO-3 file, written as the cluster checkout will have it
+    assert "--config-file configs/accelerate/zero3.yaml" in render_train_script("configs/leg_counting.yaml", "acct",
+                                                                                work_dir=work)
+    proc = subprocess.run([RGV, "slurm", "train", "configs/leg_counting.yaml", "--account", "acct",
+                           "--accelerate-config", "configs/accelerate/zero9.yaml", "-o", str(work / "t.sh")],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not (work / "t.sh").exists()
+    assert proc.stderr.strip() == ("error: accelerate config file not found: configs/accelerate/zero9.yaml "
+                                   "(looked in . and the current directory); did you mean 'configs/accelerate/ddp.yaml'?")
+
+
+@pytest.mark.parametrize("kind", ["train", "bench"])
+def test_job_scripts_load_dot_env_and_the_jobs_environment_wins(work, kind):
+    (work / ".env").write_text("# secrets\nexport HF_TOKEN=hf_from_file\nWANDB_MODE=offline\n"
+                               "RGV_PROBE=from_file\nHF_HOME=/scratch/${NO_SUCH_VARIABLE}/hf\n")
+    if kind == "train":
+        proc = run_script(train_script(work), work, RGV_PROBE="from_job")
+        seen = [work / "vf-vllm.env", work / "accelerate.env"]
+    else:
+        (work / "bin" / "rgv").write_text('#!/bin/bash\nenv > "$FAKE_DIR/rgv.env"\n')
+        path = write_script(render_bench_script(["m"], ["leg_counting"], "acct", work_dir=work), work / "b.sh")
+        proc = run_script(path, work, RGV_PROBE="from_job")
+        seen = [work / "rgv.env"]
+    assert proc.returncode == 0, proc.stderr
+    for path in seen:
+        env = path.read_text()
+        lines = env.splitlines()
+        assert {"HF_TOKEN=hf_from_file", "WANDB_MODE=offline", "RGV_PROBE=from_job", "HF_HOME=/scratch//hf"} <= set(lines)
 
 
 def test_reasoning_vocabulary_checkpoint_is_written_before_vf_vllm_serves_it(work):

@@ -31,7 +31,7 @@ from rg_verifiers.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLES = ROOT / "tests" / "doubles"
-HUB_ID = "rgv-test/tiny-llama"
+HUB_ID = "rgv-test/tiny-llama"  # the hub id conftest.hub_cache publishes
 
 pytestmark = pytest.mark.slow
 
@@ -53,31 +53,6 @@ def checkpoint_digest(folder: Path) -> str:
     from safetensors.torch import load_file
 
     return weights_digest(load_file(str(folder / "model.safetensors")))
-
-
-@pytest.fixture(scope="session")
-def hub_cache(tmp_path_factory):
-    """HF_HOME with HUB_ID cached like a real download (refs/main -> snapshots/<commit>)."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from rg_verifiers.embedded import hf_model_dir
-
-    home = tmp_path_factory.mktemp("hf_home")
-    repo = home / "hub" / ("models--" + HUB_ID.replace("/", "--"))
-    commit = "0" * 40
-    snapshot = repo / "snapshots" / commit
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(commit)
-    tokenizer = AutoTokenizer.from_pretrained(hf_model_dir())
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    LlamaForCausalLM(config).save_pretrained(snapshot)
-    tokenizer.save_pretrained(snapshot)
-    return home
 
 
 @pytest.fixture

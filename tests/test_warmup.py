@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_vf_backend import (  # noqa: F401  (fixtures)
-    checkpoint_digest, eval_chunks, experiment, hub_cache, initial_digest, run_env, server_factory, step_logs, train,
+    checkpoint_digest, eval_chunks, experiment, initial_digest, run_env, server_factory, step_logs, train,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +102,8 @@ def test_trl_backend_warms_up_then_trains_from_the_merged_weights(tmp_path):
     assert len(logged) == 4 and {r["step"] for r in logged} == {1} and {r["task"] for r in logged} == {"chain_sum"}
     assert all(set(r["rewards"]) == {"correctness"} and r["question"] and isinstance(r["completion"], str) for r in logged)
     assert "step 1 · chain_sum · correctness" in done.stderr
+    # the main job's checkpoint holds the weights, not the optimizer state (training.save_only_model)
+    assert (out / "checkpoint-1" / "model.safetensors").is_file() and not (out / "checkpoint-1" / "optimizer.pt").exists()
     base = load_file(str(hf_model_dir() / "model.safetensors"))
     warmed = load_file(str(out / "warmup" / "model.safetensors"))
     assert set(base) == set(warmed) and any(not base[k].equal(warmed[k]) for k in base)
@@ -177,3 +179,54 @@ def test_logging_section_sets_the_tracker():
     assert tracker_env(off) == {} and to_grpo_config_kwargs(off)["report_to"] == "none"
     old = load_config(ROOT / "configs/experiments/ultra_minimal_cpu.yaml", ["logging.report_to=wandb", "logging.wandb_project=q"])
     assert tracker_env(old)["WANDB_PROJECT"] == "q"
+
+
+def test_verifiers_backend_waits_for_the_server_once_before_the_warm_up(tmp_path, monkeypatch):
+    """With a warm-up, the server is waited for (and its model checked) once, before the warm-up's baseline
+    evaluation needs it; GRPO does not wait again. The warm-up is a double (it would train for minutes);
+    the GRPO stage is real and stops at loading the double's missing warmed-up folder."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from rg_verifiers.config import load_config
+    from rg_verifiers.embedded import hf_model_dir
+    from rg_verifiers.train import run
+
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "doubles"))  # vllm's weight-sync client, as in test_vf_backend
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            body = {"/health": {}, "/v1/models": {"data": [{"id": str(hf_model_dir())}]}}.get(self.path)
+            data = json.dumps(body).encode()
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen_at_warmup = []
+
+    def warmup_double(cfg, env, model_path, backend, console):
+        seen_at_warmup.append(list(hits))
+        return str(tmp_path / "warmed-up-by-the-double")
+
+    monkeypatch.setattr(run, "warmup_stage", warmup_double)
+    cfg = load_config(ROOT / "configs/experiments/ultra_minimal_cpu.yaml", [
+        "training.backend=verifiers", "vllm.host=127.0.0.1", f"vllm.port={server.server_address[1]}",
+        "vllm.server_timeout=2", "data.num_train_examples=8", "data.num_eval_examples=4",
+        f"training.output_dir={tmp_path / 'run'}"])
+    try:
+        with pytest.raises(Exception) as failed:
+            run.train(cfg)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen_at_warmup == [["/health", "/v1/models"]]
+    assert hits == ["/health", "/v1/models"], f"GRPO waited again: {hits} ({failed.value!r})"
+    assert "warmed-up-by-the-double" in str(failed.value)

