@@ -23,15 +23,15 @@ def test_a_group_has_spread_only_when_its_rewards_differ():
 
 def test_step_metrics():
     stats = StepStats(groups_wanted=4, group_size=8)
-    stats.add_round(kept=1, generated=4)
-    stats.add_round(kept=3, generated=4)
+    stats.add_round(kept=1, generated=4, filtered=3)
+    stats.add_round(kept=3, generated=4, filtered=1)
     m = stats.metrics()
     assert m["dynamic_sampling/filtered_share"] == 0.5
     assert m["dynamic_sampling/generation_rounds"] == 2
     assert m["dynamic_sampling/rollouts_per_trained"] == 2.0
     assert m["dynamic_sampling/shortfall_groups"] == 0
     empty = StepStats(groups_wanted=2, group_size=4)
-    empty.add_round(kept=0, generated=2)
+    empty.add_round(kept=0, generated=2, filtered=2)
     assert empty.metrics()["dynamic_sampling/shortfall_groups"] == 2
     assert empty.metrics()["dynamic_sampling/filtered_share"] == 1.0
 

@@ -40,11 +40,13 @@ class StepStats:
     rounds: int = 0
     groups_generated: int = 0
     groups_kept: int = 0
+    groups_filtered: int = 0  # zero spread; groups with spread beyond the batch's room are neither
 
-    def add_round(self, kept: int, generated: int) -> None:
+    def add_round(self, kept: int, generated: int, filtered: int) -> None:
         self.rounds += 1
         self.groups_generated += generated
         self.groups_kept += kept
+        self.groups_filtered += filtered
 
     @property
     def missing(self) -> int:
@@ -54,9 +56,9 @@ class StepStats:
         trained = min(self.groups_kept, self.groups_wanted)
         return {
             # share of the groups generated this step that were dropped for zero reward spread
-            "dynamic_sampling/filtered_share": 1 - self.groups_kept / self.groups_generated if self.groups_generated else 0.0,
+            "dynamic_sampling/filtered_share": self.groups_filtered / self.groups_generated if self.groups_generated else 0.0,
             "dynamic_sampling/generation_rounds": float(self.rounds),
-            # generation cost per rollout that reaches the loss (1.0 = nothing wasted)
+            # rollouts generated per rollout that reaches the loss (1.0 = nothing wasted)
             "dynamic_sampling/rollouts_per_trained": self.groups_generated / trained if trained else float(self.groups_generated),
             "dynamic_sampling/shortfall_groups": float(self.missing),
         }

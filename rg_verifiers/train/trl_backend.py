@@ -160,7 +160,7 @@ def rgv_trainer(base):
                 keep = torch.tensor([k for k in local for _ in range(g)], dtype=torch.bool)
                 room = stats.missing * g
                 kept_rows = keep.nonzero(as_tuple=True)[0][:room]
-                stats.add_round(kept=len(kept_rows) // g, generated=len(local))
+                stats.add_round(kept=len(kept_rows) // g, generated=len(local), filtered=len(local) - sum(local))
                 parts.append(_select_rows(out, kept_rows, n_local))
                 # the dropped groups' scores count too: a task whose groups are all solved is one to raise
                 self._report_curriculum(step)
