@@ -221,3 +221,35 @@ time.sleep(600)
         time.sleep(0.2)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError("the worker outlived its killed parent")
+
+
+def test_default_worker_count_scales_with_cores_and_is_bounded_by_memory():
+    from rg_verifiers.scoring.sizing import WORKER_RSS_MB, default_workers
+
+    plenty = 1024 * 1024.0  # 1 TiB: memory does not bind
+    assert default_workers(1, plenty) == 1
+    assert default_workers(2, plenty) == 2  # this machine: both cores, as before
+    assert default_workers(32, plenty) == 31  # one core left to the trainer's own process
+    assert default_workers(64, plenty) == 63
+    # a quarter of the available memory, WORKER_RSS_MB per worker
+    assert default_workers(64, 40 * WORKER_RSS_MB) == 10
+    assert default_workers(64, 4 * WORKER_RSS_MB - 1) == 1  # never fewer than one
+    assert default_workers(64, 0) == 1
+
+
+def test_worker_count_override_and_bad_override(monkeypatch):
+    from rg_verifiers.errors import RGVError
+    from rg_verifiers.scoring import get_scorer
+    from rg_verifiers.scoring.sizing import available_memory_mb, default_workers, usable_cores, worker_count
+
+    monkeypatch.delenv("RGV_SCORING_WORKERS", raising=False)
+    assert worker_count() == default_workers(usable_cores(), available_memory_mb())
+    assert Scorer(workers=None).pool.size == worker_count()
+    monkeypatch.setenv("RGV_SCORING_WORKERS", "5")
+    assert worker_count() == 5
+    scorer = get_scorer("sandbox", 7.5)  # the process-wide scorer takes the override
+    assert scorer.pool.size == 5
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("RGV_SCORING_WORKERS", bad)
+        with pytest.raises(RGVError, match="RGV_SCORING_WORKERS"):
+            worker_count()

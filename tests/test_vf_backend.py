@@ -417,3 +417,111 @@ def test_reasoning_vocabulary_is_served_trained_and_decoded_as_mirrors(tmp_path,
     share = sum(vocab.is_reasoning(t) for t in sampled) / len(sampled)
     logged = [s["reasoning_vocab/share"] for s in step_logs(out)]
     assert len(logged) == 1 and 0 < logged[0] <= 1 and abs(logged[0] - share) < 0.2, (logged, share)
+
+
+# ------------------------------------------------------------------------------------------------
+# dynamic sampling (training.dynamic_sampling)
+
+# rollouts of even-indexed items all score 1 (zero spread, dropped); the others score by their own text
+EVEN_CONSTANT = (
+    "\n@register_reward('even_constant')\n"
+    "def even_constant(completions, infos):\n"
+    "    import zlib\n"
+    "    from rg_verifiers.protocol import final_assistant_text\n"
+    "    return [1.0 if i['index'] % 2 == 0 else float(zlib.crc32(final_assistant_text(c).encode()) % 5)\n"
+    "            for c, i in zip(completions, infos)]\n")
+
+
+def test_dynamic_sampling_batch_holds_only_groups_with_spread(tmp_path, run_env, server_factory, hub_cache, monkeypatch,
+                                                              request):
+    """In process: the Orchestrator RLTrainer builds, generating from the stand-in; the Batch it returns is
+    all RLTrainer.training_step turns into the loss (microbatches of ids, masks and advantages)."""
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    cfg_path, overrides = experiment(tmp_path)
+    server = server_factory(cfg_path, overrides, run_env)
+    for key in ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DS_ACCELERATOR"):
+        monkeypatch.setenv(key, run_env[key])
+    monkeypatch.syspath_prepend(str(DOUBLES))  # RLTrainer's module imports vLLM's client
+    before = set(sys.modules)
+    request.addfinalizer(lambda: [sys.modules.pop(m) for m in set(sys.modules) - before
+                                  if m == "vllm" or m.startswith(("vllm.", "verifiers.rl", "rg_verifiers.train.rl_trainer"))])
+    from transformers import AutoTokenizer
+
+    from rg_verifiers.config import load_config
+    from rg_verifiers.config.loader import to_rl_config_kwargs
+    from rg_verifiers.rewards import register_reward
+    from rg_verifiers.rubric import TrainingRubric
+    from rg_verifiers.scoring import get_scorer
+    from rg_verifiers.train.rl_trainer import RGVOrchestrator, RGVRLConfig
+    from rg_verifiers.train.run import build_env
+
+    exec(compile("from rg_verifiers.rewards import register_reward\n" + EVEN_CONSTANT, "even_constant", "exec"), {})
+    cfg = load_config(cfg_path, overrides + ["training.dynamic_sampling.enabled=true",
+                                             "training.dynamic_sampling.max_extra_rounds=3",
+                                             "training.per_device_train_batch_size=8", "data.num_eval_examples=0",
+                                             "training.eval_steps=null"])
+    env = build_env(cfg)
+    env.rubric = TrainingRubric(get_scorer(), [("even_constant", 1.0)], parser=env.parser)
+    tokenizer = AutoTokenizer.from_pretrained(next((hub_cache / "hub").glob("models--*/snapshots/*")))
+    args = RGVRLConfig(**to_rl_config_kwargs(cfg, 1), use_cpu=True, use_liger=False)
+    orch = RGVOrchestrator(
+        env=env, client_base_url=f"{server.url}/v1", client_api_key="EMPTY", client_limit=16, client_timeout=120,
+        model_name=HUB_ID, sampling_args=dict(args.sampling_args), rollouts_per_example=args.rollouts_per_example,
+        batch_size=args.batch_size, micro_batch_size=args.micro_batch_size, num_processes=1, generation_timeout=120,
+        processing_class=tokenizer, mask_env_responses=True, max_seq_len=args.max_seq_len,
+        max_prompt_len=args.max_prompt_len or args.max_seq_len, mask_truncated_completions=False,
+        zero_truncated_completions=False, max_concurrent=16, reward_names=("even_constant",),
+        dynamic_sampling=cfg.training.dynamic_sampling, seed=0)
+
+    async def generate(batch_id):
+        orch.client = AsyncOpenAI(base_url=f"{server.url}/v1", api_key="EMPTY")
+        try:
+            return await orch.generate_batch(batch_id)
+        finally:
+            await orch.client.close()
+
+    for batch_id in (0, 1):
+        batch = asyncio.run(generate(batch_id))
+        m = batch.metrics_dict
+        # every round's rollouts, by their full token sequence: which group each came from, and its rewards
+        rewards_of: dict = {}
+        group_rewards: dict = {}
+        for s in orch.env.all_states:
+            group_rewards.setdefault(s["example_id"], []).append(s["reward"])
+        for s in orch.env.all_states:
+            tokens = s["trajectory"][-1]["tokens"]
+            rewards_of[tuple(tokens["prompt_ids"] + tokens["completion_ids"])] = group_rewards[s["example_id"]]
+        rows = [tuple(ids) for mb in batch.microbatches[0] for ids in mb.input_ids]
+        assert rows, m
+        for row in rows:
+            group = rewards_of[row]
+            assert max(group) > min(group), f"a zero-spread group reached the loss: {group}"
+        dropped = sum(1 for g in group_rewards.values() if max(g) == min(g))
+        assert dropped > 0, group_rewards  # half the items are even: something was dropped
+        assert m["dynamic_sampling/generation_rounds"] >= 2
+        assert m["dynamic_sampling/filtered_share"] == pytest.approx(dropped / len(group_rewards))
+        assert m["dynamic_sampling/rollouts_per_trained"] >= 1.0
+        assert len(rows) == 4 * (2 - m["dynamic_sampling/shortfall_groups"])
+        assert m["frac_reward_zero_std"] == 0.0  # the metric over what is trained
+
+
+def test_dynamic_sampling_end_to_end_logs_its_metrics(tmp_path, run_env, server_factory):
+    with open(Path(run_env["PYTHONPATH"].split(os.pathsep)[1]) / "rgv_test_rewards.py", "a") as f:
+        f.write(EVEN_CONSTANT)
+    cfg, overrides = experiment(tmp_path)
+    overrides += ["training.dynamic_sampling.enabled=true", "rewards=[{name: even_constant, weight: 1.0}]",
+                  "training.eval_steps=null", "data.num_eval_examples=0", "training.save_steps=10"]
+    server_factory(cfg, overrides, run_env)
+    done = train(cfg, overrides, run_env, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    logs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [entry for entry in logs if "dynamic_sampling/filtered_share" in entry]
+    assert [s["step"] for s in steps] == [1, 2]
+    for s in steps:
+        for key in ("dynamic_sampling/generation_rounds", "dynamic_sampling/rollouts_per_trained",
+                    "dynamic_sampling/shortfall_groups"):
+            assert key in s, key
+        assert s["frac_reward_zero_std"] == 0.0

@@ -7,6 +7,7 @@ stays importable from a bare environment install.
 from .schema import (
     ConfigError,
     CurriculumConfig,
+    DynamicSamplingConfig,
     DataConfig,
     ExperimentConfig,
     LaunchConfig,
@@ -37,6 +38,7 @@ _LOADER_NAMES = {
 __all__ = [
     "ConfigError",
     "CurriculumConfig",
+    "DynamicSamplingConfig",
     "DataConfig",
     "ExperimentConfig",
     "LaunchConfig",

@@ -182,6 +182,27 @@ class CurriculumConfig:
 
 
 @dataclass
+class DynamicSamplingConfig:
+    """Dynamic sampling (DAPO; prime-rl's online difficulty filtering), both backends
+    (rg_verifiers/train/dynamic_sampling.py): after scoring, a group whose rollouts all got the same
+    reward (zero advantage: nothing to learn) is dropped and replaced by groups generated from fresh
+    prompts, for at most `max_extra_rounds` extra generation rounds per step. A step still short after
+    them trains on the groups it has and logs `dynamic_sampling/shortfall_groups`; a dropped group
+    never reaches the loss. The dropped groups' scores still reach training.curriculum (a task whose
+    groups are all solved is a task to raise). Metrics per step: dynamic_sampling/filtered_share,
+    /generation_rounds, /rollouts_per_trained, /shortfall_groups."""
+
+    enabled: bool = field(default=False, metadata={"help": "Drop zero-reward-spread groups and regenerate."})
+    max_extra_rounds: int = field(
+        default=2,
+        metadata={
+            "help": "Extra generation rounds per step to replace dropped groups (0 = drop only: a smaller batch). "
+            "Each round generates the missing groups divided by the share kept so far (at most the full batch)."
+        },
+    )
+
+
+@dataclass
 class TrainingConfig:
     backend: str = field(
         default="auto",
@@ -280,6 +301,10 @@ class TrainingConfig:
     )
     curriculum: CurriculumConfig = field(
         default_factory=CurriculumConfig, metadata={"help": "Adaptive curriculum (per task difficulty level)."}
+    )
+    dynamic_sampling: DynamicSamplingConfig = field(
+        default_factory=DynamicSamplingConfig,
+        metadata={"help": "Train only on groups whose rewards differ, regenerating the rest (DAPO dynamic sampling)."},
     )
 
 
@@ -517,6 +542,8 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
             need(getattr(w, name) > 0, f"warmup.{name}", "must be > 0", getattr(w, name))
         need(w.max_examples is None or w.max_examples > 0, "warmup.max_examples", "must be > 0 or null", w.max_examples)
     _validate_curriculum(t.curriculum, need)
+    need(t.dynamic_sampling.max_extra_rounds >= 0, "training.dynamic_sampling.max_extra_rounds", "must be >= 0",
+         t.dynamic_sampling.max_extra_rounds)
 
     one_of("logging.report_to", lg.report_to, REPORT_TO)
     one_of("logging.mode", lg.mode, WANDB_MODES)

@@ -23,6 +23,7 @@ from .. import serialization
 from ..tasks import IN_PROCESS_BOUND_MS, SANDBOXED
 from .core import DEFAULT_MAX_ANSWER_CHARS, STATUSES, ScoreResult, score_answer
 from .pool import WorkerPool
+from .sizing import worker_count
 
 # (task, config_json, entry_json, answer)
 ScoreItem = tuple[str, str, str, "str | None"]
@@ -31,14 +32,15 @@ __all__ = ["IN_PROCESS_BOUND_MS", "Scorer", "ScoreResult", "ScoreItem", "STATUSE
 
 
 class Scorer:
-    def __init__(self, mode: str = "auto", workers: int = 2, timeout_s: float = 10.0,
+    def __init__(self, mode: str = "auto", workers: int | None = None, timeout_s: float = 10.0,
                  memory_mb: int = 4096, max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS):
         if mode not in ("auto", "sandbox"):
             raise ValueError(f"scoring mode must be 'auto' or 'sandbox', got {mode!r}")
         self.mode = mode
         self.timeout_s = timeout_s
         self.max_answer_chars = max_answer_chars
-        self.pool = WorkerPool(workers, memory_mb)
+        # None: one per usable core, bounded by memory (sizing.py)
+        self.pool = WorkerPool(worker_count() if workers is None else workers, memory_mb)
         self._pending: dict[asyncio.AbstractEventLoop, list] = {}
         self._lock = threading.Lock()
 
@@ -154,7 +156,7 @@ def get_scorer(mode: str | None = None, timeout_s: float | None = None) -> Score
     key = (
         mode or os.environ.get("RGV_SCORING_MODE", "auto"),
         float(timeout_s or os.environ.get("RGV_SCORING_TIMEOUT_S", 10.0)),
-        int(os.environ.get("RGV_SCORING_WORKERS", min(2, os.cpu_count() or 1))),
+        worker_count(),  # RGV_SCORING_WORKERS, else the node's default (sizing.py)
         int(os.environ.get("RGV_SCORING_MEMORY_MB", 4096)),
     )
     if key not in _scorers:

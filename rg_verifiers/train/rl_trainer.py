@@ -8,6 +8,9 @@ transformers pickles the training arguments into every checkpoint.
 from __future__ import annotations
 
 import json
+import logging
+import math
+import random
 import statistics
 from collections import defaultdict
 
@@ -18,6 +21,8 @@ from verifiers.rl.trainer.orchestrator import Orchestrator
 
 from ..env import state_get
 from ..errors import RGVError
+
+logger = logging.getLogger(__name__)
 
 
 class RGVRLConfig(vf.RLConfig):
@@ -35,35 +40,122 @@ class _RecordingEnv:
     `generate` returns rollouts grouped and sorted by example_id, not in the batch's row order, and a
     Batch keeps only reward lists: a state, with its own info and metrics, is the one faithful
     pairing of a rollout with its task and curriculum level.
+
+    With dynamic sampling (`sampler`) this is also where zero-spread groups are dropped: `generate` is
+    the seam between the rollouts (with their group-normalised advantages) and the Batch the loss is
+    built from, so what it returns is all the trainer ever sees.
     """
 
-    def __init__(self, env):
+    _OWN = ("states", "all_states", "sampler", "stats")
+
+    def __init__(self, env, sampler=None):
         object.__setattr__(self, "_env", env)
         object.__setattr__(self, "states", [])
+        object.__setattr__(self, "sampler", sampler)
+        object.__setattr__(self, "stats", None)
+        object.__setattr__(self, "all_states", [])  # every round's, dropped groups included
 
     def __getattr__(self, name):
         return getattr(self._env, name)
 
     def __setattr__(self, name, value):
-        if name == "states":
+        if name in self._OWN:
             object.__setattr__(self, name, value)
         else:
             setattr(self._env, name, value)
 
-    async def generate(self, *args, **kwargs):
-        out = await self._env.generate(*args, **kwargs)
-        self.states = list(out["state"])
-        return out
+    async def generate(self, inputs, *args, **kwargs):
+        if self.sampler is None:
+            out = await self._env.generate(inputs, *args, **kwargs)
+            self.states = self.all_states = list(out["state"])
+            return out
+        return await self._dynamic_sampling(inputs, *args, **kwargs)
+
+    async def _dynamic_sampling(self, inputs, *args, **kwargs):
+        from .dynamic_sampling import StepStats, has_spread
+
+        sampler = self.sampler
+        g = sampler.group_size
+        stats = StepStats(groups_wanted=len(inputs) // g, group_size=g)
+        kept: list[tuple[int, list[int]]] = []  # (round output index, rollout indices of one kept group)
+        outputs = []
+        for round_ in range(1 + sampler.max_extra_rounds):
+            if round_:
+                keep_rate = max(stats.groups_kept / stats.groups_generated, 1 / stats.groups_wanted)
+                n = min(stats.groups_wanted, math.ceil(stats.missing / keep_rate))
+                inputs = sampler.fresh_inputs(n, round_)
+            out = await self._env.generate(inputs, *args, **kwargs)
+            outputs.append(out)
+            groups: dict[int, list[int]] = defaultdict(list)
+            for i, state in enumerate(out["state"]):
+                groups[state_get(state, "example_id", 0)].append(i)
+            good = [idx for idx in groups.values() if has_spread([out["reward"][i] for i in idx])]
+            room = stats.missing
+            kept += [(len(outputs) - 1, idx) for idx in good[:room]]
+            stats.add_round(kept=min(len(good), room), generated=len(groups), filtered=len(groups) - len(good))
+            # every round's scores, the dropped groups' too: a task whose groups are all solved is one to raise
+            sampler.on_round(list(out["state"]))
+            if not stats.missing:
+                break
+        self.stats = stats
+        self.all_states = [s for out in outputs for s in out["state"]]
+        picked = [(k, i) for k, idx in kept for i in idx]
+        self.states = [outputs[k]["state"][i] for k, i in picked]
+        return _pick_rollouts(outputs, picked)
+
+
+def _pick_rollouts(outputs: list[dict], picked: list[tuple[int, int]]) -> dict:
+    """One GenerateOutputs of the rollouts `picked` ((output, index) pairs), in that order."""
+    joined: dict = {}
+    for key, first in outputs[0].items():
+        if key == "metrics":
+            joined[key] = {name: [outputs[k][key][name][i] for k, i in picked] for name in first}
+        elif isinstance(first, list):
+            joined[key] = [outputs[k][key][i] for k, i in picked]
+        else:  # metadata: the first round's
+            joined[key] = first
+    return joined
+
+
+class DynamicSampler:
+    """What dynamic sampling needs from the Orchestrator: fresh prompt rows and the curriculum."""
+
+    def __init__(self, orchestrator, max_extra_rounds: int, seed: int):
+        self.orchestrator, self.max_extra_rounds = orchestrator, max_extra_rounds
+        self.group_size = orchestrator.rollouts_per_example
+        self.rng = random.Random(f"rgv:{seed}:dynamic")
+        self.batch_id = 0
+
+    def fresh_inputs(self, n_groups: int, round_: int):
+        o = self.orchestrator
+        step = self.batch_id + 1
+        if o.curriculum is not None:
+            rows = o.curriculum.draw([self.rng.randrange(o.curriculum.num_slots) for _ in range(n_groups)], step=step)
+            ds = o.env._format_dataset(Dataset.from_list(rows))
+        else:
+            full = o.env.get_dataset()
+            ds = full.select([self.rng.randrange(len(full)) for _ in range(n_groups)])
+        # example ids distinct from every other round's and batch's: generate() groups rollouts by them
+        base = (round_ * 1_000_003 + self.batch_id) * o.prompts_per_batch * 4
+        ds = Dataset.from_list([{**r, "example_id": base + i} for i, r in enumerate(ds.to_list())])
+        return ds.repeat(self.group_size)
+
+    def on_round(self, states: list) -> None:
+        self.orchestrator._report_curriculum(states, self.batch_id)
 
 
 class RGVOrchestrator(Orchestrator):
     def __init__(self, *args, resume: bool = False, reward_names: tuple = (), curriculum=None, completion_log=None,
-                 **kwargs):
+                 dynamic_sampling=None, seed: int = 0, **kwargs):
         self.completion_log = completion_log  # before super().__init__: it may start generating batch 0
         super().__init__(*args, **kwargs)
         self.resume, self.reward_names, self.curriculum = resume, reward_names, curriculum
         self.failures: dict[int, str] = {}
-        self.env = _RecordingEnv(self.env)
+        self.skipped: dict[int, dict] = {}  # batch id -> metrics of a batch dynamic sampling left empty
+        sampler = None
+        if dynamic_sampling is not None and dynamic_sampling.enabled:
+            sampler = DynamicSampler(self, dynamic_sampling.max_extra_rounds, seed)
+        self.env = _RecordingEnv(self.env, sampler)
 
     def get_dataset_slice(self, batch_id: int):
         if self.curriculum is None:
@@ -83,9 +175,20 @@ class RGVOrchestrator(Orchestrator):
         super().submit_batch(batch_id)
 
     async def generate_batch(self, batch_id: int):
+        if self.env.sampler is not None:
+            self.env.sampler.batch_id = batch_id
         batch = await super().generate_batch(batch_id)
         errors = [e for e in batch.errors if e is not None]
-        if batch.global_item_count <= 0:  # RLTrainer would take a zero-loss step and go on
+        stats = self.env.stats if self.env.sampler is not None else None
+        if stats is not None:
+            batch.metrics_dict.update(stats.metrics())
+            if stats.missing:
+                logger.warning("dynamic sampling: batch %d trains on %d of %d groups (%d generation rounds)", batch_id,
+                               stats.groups_kept, stats.groups_wanted, stats.rounds)
+        if stats is not None and stats.groups_kept == 0 and not any(state_get(s, "error") for s in self.env.all_states):
+            # every group of every round was dropped: a step without update, its metrics still logged
+            self.skipped[batch_id] = dict(batch.metrics_dict)
+        elif batch.global_item_count <= 0:  # RLTrainer would take a zero-loss step and go on
             if errors:
                 cause = errors[0].__cause__ or errors[0]
                 why = (f"{len(errors)} of {len(batch.errors)} rollouts failed; first: {type(errors[0]).__name__}: "
@@ -102,15 +205,20 @@ class RGVOrchestrator(Orchestrator):
                 [state_get(s, "info") or {} for s in states],
                 {name: [float((state_get(s, "metrics") or {}).get(name, 0.0)) for s in states] for name in self.reward_names},
                 total=[state_get(s, "reward") for s in states])
-        if self.curriculum is not None:
-            from .curriculum import LEVEL_KEY
-
-            # a failed request says nothing about the policy's accuracy
-            results = [(info["rg_task"], info.get(LEVEL_KEY), correct == 1.0) for info, correct, error in
-                       ((state_get(s, "info") or {}, (state_get(s, "metrics") or {}).get("correct"), state_get(s, "error")) for s in states)
-                       if error is None and correct is not None and "rg_task" in info]
-            self.curriculum.report(results, step=batch_id + 1)
+        if self.env.sampler is None:  # with dynamic sampling each round reported its own (on_round)
+            self._report_curriculum(states, batch_id)
         return batch
+
+    def _report_curriculum(self, states: list, batch_id: int) -> None:
+        if self.curriculum is None:
+            return
+        from .curriculum import LEVEL_KEY
+
+        # a failed request says nothing about the policy's accuracy
+        results = [(info["rg_task"], info.get(LEVEL_KEY), correct == 1.0) for info, correct, error in
+                   ((state_get(s, "info") or {}, (state_get(s, "metrics") or {}).get("correct"), state_get(s, "error")) for s in states)
+                   if error is None and correct is not None and "rg_task" in info]
+        self.curriculum.report(results, step=batch_id + 1)
 
     def get_batch(self, batch_id: int):
         batch = super().get_batch(batch_id)
@@ -174,7 +282,12 @@ class RGVRLTrainer(vf.RLTrainer):
             if self.orchestrator:
                 self.orchestrator.submit_batch(self.state.global_step)
             self.push_at = None
-        return super().training_step(model, *args, **kwargs)
+        step = self.state.global_step
+        loss = super().training_step(model, *args, **kwargs)
+        skipped = self.orchestrator.skipped.pop(step, None) if self.orchestrator else None
+        if skipped is not None:  # RLTrainer returns early from an empty batch without logging it
+            self.log_metrics(mode="train", batch_metrics=skipped)
+        return loss
 
     def log(self, logs, start_time=None):
         if self.curriculum is not None:

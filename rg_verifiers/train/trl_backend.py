@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import random
 import statistics
 from collections import defaultdict
 
+import torch
+
 from ..config import ExperimentConfig
 from ..config.loader import resolve_resume_checkpoint, to_grpo_config_kwargs, to_lora_config_kwargs
+from ..errors import RGVError
 from ..protocol import parse_answer
 from ..reasoning_vocab import activate, expose_token_wrapper_bias, lora_token_indices, reasoning_token_share
 from ..rewards import get_reward, score_results
@@ -15,6 +21,8 @@ from .callbacks import FixedEvalCallback, MetricsFileCallback
 from .evaluation import hf_generate
 from .launch import is_main_process
 from .policy import drop_long_prompts, model_init_kwargs, policy_facts
+
+logger = logging.getLogger(__name__)
 
 
 def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None, partial_credit: bool = True,
@@ -64,39 +72,173 @@ def trl_reward_funcs(cfg: ExperimentConfig, curriculum=None, completion_log=None
     return funcs
 
 
-def curriculum_trainer(base):
-    """`base` (TRL's GRPOTrainer) drawing each generation batch from the curriculum.
+def rgv_trainer(base):
+    """`base` (TRL's GRPOTrainer) with the adaptive curriculum and/or dynamic sampling.
 
-    TRL's sampler picks slots; rows are resolved when the batch is generated, not when the dataloader
-    fetches it (accelerate prefetches one batch ahead, which would draw it before the previous batch's
-    scores moved the level).
+    Curriculum: TRL's sampler picks slots; rows are resolved when the batch is generated, not when the
+    dataloader fetches it (accelerate prefetches one batch ahead, which would draw it before the
+    previous batch's scores moved the level).
+
+    Dynamic sampling (dynamic_sampling.py): the seam is `_generate_and_score_completions`, which turns
+    prompt rows into the tensors the loss reads (ids, masks, advantages, old log-probs); it runs once
+    per round, the rows of groups with zero reward spread are dropped from its output, and the kept
+    rows of all rounds are joined into the step's batch. Each round's rewards are read where TRL
+    gathers them (`_calculate_rewards`), so the groups are the ones TRL normalised the advantages over.
     """
 
-    class CurriculumGRPOTrainer(base):
-        def __init__(self, *args, curriculum, **kwargs):
+    class RGVGRPOTrainer(base):
+        def __init__(self, *args, curriculum=None, dynamic_sampling=None, fresh_rows=None, **kwargs):
             self.rgv_curriculum = curriculum
+            self.rgv_dynamic = dynamic_sampling if dynamic_sampling is not None and dynamic_sampling.enabled else None
+            self.rgv_fresh_rows = fresh_rows  # dataset rows for replacement groups (without a curriculum)
+            self.rgv_last_rewards = None
             super().__init__(*args, **kwargs)
+            self.rgv_rng = random.Random(f"rgv:{self.args.seed}:dynamic:{self.accelerator.process_index}")
 
-        def _generate_and_score_completions(self, inputs):
-            if not self.model.training:
-                return super()._generate_and_score_completions(inputs)
-            step = self.state.global_step + 1
-            rows = self.rgv_curriculum.draw([x["rgv_slot"] for x in inputs], step)
-            inputs = [{**r, "rgv_slot": x["rgv_slot"]} for r, x in zip(rows, inputs)]
-            out = super()._generate_and_score_completions(inputs)
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            self.rgv_last_rewards = rewards  # every process's rows, as TRL groups them
+            return rewards
+
+        def _report_curriculum(self, step: int) -> None:
+            if self.rgv_curriculum is None:
+                return
             results = self.rgv_curriculum.take_pending()
             if self.accelerator.num_processes > 1:  # every rank must move its levels alike
                 from accelerate.utils import gather_object
 
                 results = gather_object(results)
             self.rgv_curriculum.report(results, step)
-            return out
+
+        def _rows(self, n_groups: int, step: int, slots=None) -> list[dict]:
+            """Prompt rows, each repeated num_generations times in a row, as TRL's sampler lays them out."""
+            g = self.num_generations
+            if self.rgv_curriculum is not None:
+                if slots is None:
+                    slots = [self.rgv_rng.randrange(self.rgv_curriculum.num_slots) for _ in range(n_groups)]
+                rows = self.rgv_curriculum.draw(slots, step)
+                rows = [{**r, "rgv_slot": s} for r, s in zip(rows, slots)]
+            else:
+                rows = [self.rgv_fresh_rows[self.rgv_rng.randrange(len(self.rgv_fresh_rows))] for _ in range(n_groups)]
+            return [dict(r) for r in rows for _ in range(g)]
+
+        def _generate_and_score_completions(self, inputs):
+            if not self.model.training or (self.rgv_curriculum is None and self.rgv_dynamic is None):
+                return super()._generate_and_score_completions(inputs)
+            step = self.state.global_step + 1
+            if self.rgv_curriculum is not None:
+                slots = [x["rgv_slot"] for x in inputs]
+                inputs = self._rows(0, step, slots[::self.num_generations]) if self.rgv_dynamic else \
+                    [{**r, "rgv_slot": s} for r, s in zip(self.rgv_curriculum.draw(slots, step), slots)]
+            if self.rgv_dynamic is None:
+                out = super()._generate_and_score_completions(inputs)
+                self._report_curriculum(step)
+                return out
+            return self._dynamic_sampling(inputs, step)
+
+        def _dynamic_sampling(self, inputs, step: int):
+            from .dynamic_sampling import StepStats, groups_with_spread
+
+            g, rank, world = self.num_generations, self.accelerator.process_index, self.accelerator.num_processes
+            if len(inputs) % g:
+                raise RGVError(f"training.dynamic_sampling needs whole groups per process: {len(inputs)} rows are not "
+                               f"a multiple of training.num_generations={g}")
+            stats = StepStats(groups_wanted=len(inputs) // g, group_size=g)
+            parts = []
+            for round_ in range(1 + self.rgv_dynamic.max_extra_rounds):
+                if round_:
+                    # the missing groups over the share kept so far: one round usually fills the batch
+                    keep_rate = max(stats.groups_kept / stats.groups_generated, 1 / stats.groups_wanted)
+                    n = min(stats.groups_wanted, math.ceil(self._global_max(stats.missing) / keep_rate))
+                    inputs = self._rows(n, step)
+                out = super()._generate_and_score_completions(inputs)
+                rewards = (self.rgv_last_rewards * self.reward_weights.to(self.rgv_last_rewards.device)).nansum(dim=1)
+                rewards[torch.isnan(self.rgv_last_rewards).all(dim=1)] = float("nan")
+                spread = groups_with_spread([r for r in rewards.tolist()], g)
+                n_local = len(inputs)
+                local = spread[rank * n_local // g:(rank + 1) * n_local // g]
+                keep = torch.tensor([k for k in local for _ in range(g)], dtype=torch.bool)
+                room = stats.missing * g
+                kept_rows = keep.nonzero(as_tuple=True)[0][:room]
+                stats.add_round(kept=len(kept_rows) // g, generated=len(local), filtered=len(local) - sum(local))
+                parts.append(_select_rows(out, kept_rows, n_local))
+                # the dropped groups' scores count too: a task whose groups are all solved is one to raise
+                self._report_curriculum(step)
+                if self._global_max(stats.missing) == 0:
+                    break
+            batch = _join_rows(parts, self._tokenizer.pad_token_id)
+            # whole chunks for the accumulation steps (split_tensor_dict would drop a remainder silently)
+            n_rows = batch["completion_ids"].shape[0]
+            usable = n_rows - n_rows % self.args.steps_per_generation
+            if usable < n_rows:
+                batch = _select_rows(batch, torch.arange(usable), n_rows)
+                stats.groups_kept -= math.ceil((n_rows - usable) / g)
+            batch["num_items_in_batch"] = self.accelerator.gather(batch["completion_mask"].sum()).sum()
+            for name, value in stats.metrics().items():
+                self._metrics["train"][name].append(value)
+            if stats.missing:
+                logger.warning("dynamic sampling: step %d trains on %d of %d groups (%d generation rounds)", step,
+                               stats.groups_kept, stats.groups_wanted, stats.rounds)
+            return batch
+
+        def _global_max(self, value: int) -> int:
+            if self.accelerator.num_processes == 1:
+                return value
+            t = torch.tensor([value], device=self.accelerator.device)
+            return int(self.accelerator.gather(t).max().item())
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.rgv_dynamic is not None and inputs["completion_ids"].shape[0] == 0:
+                # every group of every round was dropped: a zero loss that still reaches the graph, so
+                # backward runs and the step takes no update
+                return sum(p.reshape(-1)[:1].sum() * 0.0 for p in model.parameters() if p.requires_grad)
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
         def log(self, logs, start_time=None):
-            logs.update(self.rgv_curriculum.level_logs(self.state.global_step))
+            if self.rgv_curriculum is not None:
+                logs.update(self.rgv_curriculum.level_logs(self.state.global_step))
             super().log(logs, start_time)
 
-    return CurriculumGRPOTrainer
+    return RGVGRPOTrainer
+
+
+# tensors of one row per completion whose second dimension is padding on the left (prompts) or right
+_LEFT_PADDED = {"prompt_ids", "prompt_mask"}
+_ID_TENSORS = {"prompt_ids", "completion_ids"}
+
+
+def _select_rows(out: dict, rows, n_rows: int) -> dict:
+    """`out` (TRL's generate-and-score output) restricted to `rows`; scalars and None kept as they are."""
+    picked = {}
+    for key, value in out.items():
+        if torch.is_tensor(value) and value.ndim >= 1 and value.shape[0] == n_rows:
+            picked[key] = value[rows]
+        elif torch.is_tensor(value) and value.ndim >= 1:
+            raise RGVError(f"training.dynamic_sampling cannot split TRL's {key!r} by rollout (shape "
+                           f"{tuple(value.shape)}); turn it off for this model")
+        else:
+            picked[key] = value
+    return picked
+
+
+def _join_rows(parts: list[dict], pad_token_id: int) -> dict:
+    """Rounds' kept rows in one batch, each 2-D tensor padded to the widest round on its padding side."""
+    joined = {}
+    for key, first in parts[0].items():
+        if not torch.is_tensor(first) or first.ndim == 0:
+            joined[key] = first
+            continue
+        values = [p[key] for p in parts]
+        if first.ndim >= 2:
+            width = max(v.shape[1] for v in values)
+            fill = pad_token_id if key in _ID_TENSORS else 0
+            padded = []
+            for v in values:
+                extra = v.new_full((v.shape[0], width - v.shape[1], *v.shape[2:]), fill)
+                padded.append(torch.cat([extra, v] if key in _LEFT_PADDED else [v, extra], dim=1))
+            values = padded
+        joined[key] = torch.cat(values, dim=0)
+    return joined
 
 
 def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup: bool = False) -> dict:
@@ -135,10 +277,14 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
                                 console=console if main else None, write_records=main)
         # the start level's rows, one per slot; each generation batch replaces them with the current level's
         train_rows = Dataset.from_list([{**curriculum.row(i), "rgv_slot": i} for i in range(curriculum.num_slots)])
-        trainer_cls, extra = curriculum_trainer(GRPOTrainer), {"curriculum": curriculum}
+        extra = {"curriculum": curriculum}
         callbacks.append(CurriculumCallback(curriculum))
     else:
         train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
+    if t.dynamic_sampling.enabled:
+        extra.update(dynamic_sampling=t.dynamic_sampling, fresh_rows=train_rows)
+    if extra:
+        trainer_cls = rgv_trainer(GRPOTrainer)
     completion_log = None
     if t.log_completions and main:
         from .completions import CompletionLog

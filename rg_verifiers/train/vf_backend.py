@@ -20,7 +20,9 @@ RLTrainer is used as it is, except where running it showed it would not train wh
 - the trainer waits up to vllm.server_timeout for the server, so both commands can start together;
 - per-task metrics pair each rollout with its own state's info (generate() returns rollouts grouped by
   example, not in the batch's row order); with training.curriculum the Orchestrator draws each batch
-  from the curriculum (rg_verifiers/train/curriculum.py) and reports its rollouts' scores to it.
+  from the curriculum (rg_verifiers/train/curriculum.py) and reports its rollouts' scores to it;
+- training.dynamic_sampling drops zero-spread groups where the Orchestrator receives the rollouts
+  (rl_trainer._RecordingEnv.generate) and regenerates from fresh prompts; a batch left empty is logged.
 """
 
 from __future__ import annotations
@@ -178,7 +180,8 @@ def train_verifiers(cfg: ExperimentConfig, env, model_path: str, console, after_
 
         completion_log = CompletionLog(t.output_dir, console=console)
     orchestrator = functools.partial(RGVOrchestrator, resume=stale_server, reward_names=tuple(r.name for r in cfg.rewards),
-                                     curriculum=curriculum, completion_log=completion_log)
+                                     curriculum=curriculum, completion_log=completion_log,
+                                     dynamic_sampling=t.dynamic_sampling, seed=t.seed)
     client = functools.partial(VLLMClient, group_port=cfg.vllm.group_port)
     with _patched(rl_module, Orchestrator=orchestrator, VLLMClient=client):
         trainer = RGVRLTrainer(model=model, env=env, args=args, processing_class=tokenizer, callbacks=callbacks,
