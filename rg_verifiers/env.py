@@ -41,6 +41,9 @@ class EnvArgs:
     score_timeout_s: float = _arg(10.0, "time limit per answer in a scoring worker (then 0 + score_failure)")
     partial_credit: bool = _arg(True, "true = the task's own scores (partial credit, 0.01 floors); false = every score below 1.0 becomes 0")
     cache: bool = _arg(True, "reuse generated rows from RGV_CACHE_DIR (default ~/.cache/rg-verifiers)")
+    rg_items: dict | None = _arg(None, "reasoning-gym items mode: {\"seed\": 45, \"size\": 50} makes the eval rows exactly "
+                                       "reasoning_gym.create_dataset(task, seed, size, **config) (no seed shift, no de-dup; "
+                                       "size defaults to num_eval_examples) with reasoning-gym's system prompt unless system_prompt is given")
 
 
 ENV_ARG_HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(EnvArgs)}
@@ -239,7 +242,12 @@ def load_rg_environment(tasks: Any, **kwargs) -> vf.Environment:
     if any(scorer.sandboxed(s.name) for s in specs):
         scorer.warm_up()
 
-    eval_rows, eval_reports = build_split(specs, "eval", args.num_eval_examples, args.seed, use_cache=args.cache)
+    if args.rg_items is not None:  # a reasoning-gym suite's items, as its eval.py asks them
+        from .suites.items import rg_items_split
+
+        eval_rows, eval_reports, args.system_prompt = rg_items_split(specs, args)
+    else:
+        eval_rows, eval_reports = build_split(specs, "eval", args.num_eval_examples, args.seed, use_cache=args.cache)
     eval_questions = {r["question"] for r in eval_rows}
     report: dict[str, Any] = {"eval": [dataclasses.asdict(r) for r in eval_reports], "train": None, "overlap": None}
 

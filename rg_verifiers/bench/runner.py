@@ -67,6 +67,7 @@ class BenchOutcome:
     charts: list = field(default_factory=list)
     failures: list = field(default_factory=list)  # one line each: servers that did not start, gave-up requests
     warnings: list = field(default_factory=list)  # did not cost a rollout (charts)
+    notes: list = field(default_factory=list)  # about the comparison (a suite's published items)
     interrupted: Optional[str] = None  # signal name
     saved: int = 0  # rollouts on disk for this run's grid
 
@@ -78,9 +79,13 @@ def prompt_hash(prompt: list) -> str:
 def load_items(task: BenchTask, spec: BenchSpec) -> list[Item]:
     from ..env import load_rg_environment
 
-    env = load_rg_environment(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
-                              config=task.config, difficulty=task.difficulty)
-    rows = env.eval_dataset.to_list()
+    if task.rg_items is not None:  # a suite's task: all of reasoning-gym's items of its size, the first n asked
+        env = load_rg_environment(task.name, num_train_examples=0, **task.env_args(spec.seed))
+        rows = env.eval_dataset.to_list()[:spec.n]
+    else:
+        env = load_rg_environment(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
+                                  config=task.config, difficulty=task.difficulty)
+        rows = env.eval_dataset.to_list()
     return [Item(int(r.get("example_id", i)), r["prompt"], prompt_hash(r["prompt"]), r["info"]) for i, r in enumerate(rows)]
 
 
@@ -127,6 +132,7 @@ class Bench:
         self.request_names: dict[str, str] = {}  # label -> model name sent (discovered for NAME=URL)
         self.provenance: dict[tuple[str, str], dict] = {}  # (label, task) -> provenance.collect(...)
         self.served: dict[str, dict] = {}  # label -> what its CPU server loaded (serve.Server.info)
+        self.reproduced: dict[str, tuple[int, int]] = {}  # suite task -> (published questions rebuilt, asked of them)
 
     # -- preparation -------------------------------------------------------------------------
 
@@ -146,6 +152,11 @@ class Bench:
             for i, task in enumerate(tasks, 1):
                 status.update(f"building eval items: {task.name} ({i}/{len(tasks)})")
                 items[task.name] = load_items(task, self.spec)
+        self._write_items(items)
+        if self.spec.suite is not None:
+            from ..suites.paper import reproduced_items
+
+            self.reproduced = reproduced_items(self.spec.suite, {t: [_question(it) for it in its] for t, its in items.items()})
         paths = {(m.label, t.name): rollouts_path(self.out, m.label, t.name) for m, t in self.work}
         stores = open_stores(paths, self.spec.resume)
         try:
@@ -172,11 +183,23 @@ class Bench:
             self.close_stores()
             raise
 
+    def _write_items(self, items: dict[str, list[Item]]) -> None:
+        """items/<task>.jsonl: each item's question and reference answer, so a report can show a
+        completion with the question it answers (rollout lines carry only the prompt hash)."""
+        folder = self.out / "items"
+        folder.mkdir(parents=True, exist_ok=True)
+        for task, its in items.items():
+            lines = [json.dumps({"example_id": it.example_id, "prompt_hash": it.prompt_hash, "question": _question(it),
+                                 "answer": _reference(it)}, ensure_ascii=False) for it in its]
+            tmp = folder / f".{task}.jsonl.{os.getpid()}.tmp"  # shards of one array write the same file
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            os.replace(tmp, folder / f"{task}.jsonl")
+
     def _provenance(self, m: ModelSpec, t: BenchTask, base_url: Optional[str] = None, model: Optional[str] = None) -> dict:
         from ..provenance import collect, quantization_of, rg_env_args
         from ..tasks import env_id_for
 
-        env_args = rg_env_args({"config": t.config, "difficulty": t.difficulty, "seed": self.spec.seed}, self.spec.n)
+        env_args = rg_env_args(t.env_args(self.spec.seed), self.spec.n)
         local = m.kind in ("embedded", "gguf", "hf", "lora")
         if m.kind == "checkpoint":
             from ..export import EXPORT_TYPE
@@ -357,6 +380,10 @@ class Bench:
         extra = {"rollouts_file": os.path.relpath(pair.store.path, self.out), "missing_rollouts": pair.total - len(rows),
                  "errors": sum(1 for r in rows if r["error"]), "statuses": statuses, "model_kind": pair.model.kind,
                  "provenance": self.provenance.get((pair.model.label, pair.task.name))}
+        if pair.task.rg_items is not None:
+            extra.update(suite=self.spec.suite, category=pair.task.category, rg_items=pair.task.rg_items)
+            if pair.task.name in self.reproduced:
+                extra["published_questions_reproduced"] = list(self.reproduced[pair.task.name])
         try:
             result = summarize_rollouts(pair.model.label, pair.task.name, rows, self.spec.rollouts, extra=extra)
         except ResultsError:
@@ -401,6 +428,10 @@ class Bench:
                 if r is not None:
                     table.add(r)
         self.outcome.table = table
+        if self.spec.suite is not None:
+            from ..suites.paper import reproduction_notes
+
+            self.outcome.notes += reproduction_notes(self.spec.suite, self.reproduced)
         self.outcome.saved = sum(len(p.store.selected(self.spec.n, self.spec.rollouts)) for p in self.pairs)
         if self.outcome.interrupted or not table.results:
             return
@@ -478,6 +509,20 @@ class Bench:
                                            completed=p.total - len(p.todo), visible=visible)
 
 
+def _question(item: Item) -> str:
+    users = [m["content"] for m in item.prompt if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def _reference(item: Item) -> Optional[str]:
+    with contextlib.suppress(Exception):
+        from ..serialization import loads
+
+        answer = loads(item.info["entry"]).get("answer")
+        return None if answer is None else str(answer)
+    return None
+
+
 def _record_error(record: dict) -> Optional[str]:
     """The error of a saved rollout (files written before rollouts carried `error` have only a status)."""
     if record.get("error"):
@@ -518,6 +563,8 @@ def report_outcome(outcome: BenchOutcome, out: Console, err: Console) -> int:
         out.print(results_table(table, f"rgv bench ({outcome.timestamp})"))
     for path in [*outcome.task_files, *([outcome.all_file] if outcome.all_file else []), *outcome.charts]:
         out.print(f"wrote {path}", soft_wrap=True, highlight=False)
+    for line in outcome.notes:
+        err.print(f"[yellow]note:[/] {line}", soft_wrap=True, highlight=False)
     for line in outcome.warnings:
         err.print(f"[yellow]warning:[/] {line}", soft_wrap=True, highlight=False)
     for line in outcome.failures[:10]:
