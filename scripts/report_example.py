@@ -51,7 +51,7 @@ def main() -> None:
             refs[e["question"]] = reference_answer(t.name, e) or ""
     with Mixed(refs) as fake:
         subprocess.run([RGV, "bench", "--suite", "rg-easy", "--tasks", *TASKS, "-n", "10", "--models",
-                        f"my-model={fake.base_url}", "--no-plot", "-o", str(work / "bench")], check=True)
+                        f"my-model=gold@{fake.base_url}", "--no-plot", "-o", str(work / "bench")], check=True)
     page = work / "report.html"
     subprocess.run([RGV, "report", str(work / "bench"), "--html", str(page), "--reference", "rg-easy",
                     "--title", "Example: my-model on a slice of rg-easy (fake endpoint)"], check=True)

@@ -152,7 +152,6 @@ class Bench:
             for i, task in enumerate(tasks, 1):
                 status.update(f"building eval items: {task.name} ({i}/{len(tasks)})")
                 items[task.name] = load_items(task, self.spec)
-        self._write_items(items)
         if self.spec.suite is not None:
             from ..suites.paper import reproduced_items
 
@@ -179,6 +178,7 @@ class Bench:
             for p in self.pairs:
                 key = (p.model.label, p.task.name)
                 self.provenance[key] = (p.store.saved_provenance() if p.store.records else None) or self._provenance(p.model, p.task)
+            self._write_items(items)  # only once the run can start: one that cannot leaves no files
         except BaseException:
             self.close_stores()
             raise
