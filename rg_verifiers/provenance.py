@@ -95,7 +95,7 @@ def quantization_of(model: Optional[str]) -> Optional[str]:
 def rg_env_args(env_args: Optional[Mapping[str, Any]], num_examples: int, tasks: Any = None) -> dict[str, Any]:
     """The arguments of an rg environment that decide its items and prompts, defaults filled in,
     so that runs given the same arguments in different words carry the same env_args."""
-    from .env import env_arg_defaults
+    from .env_args import env_arg_defaults
 
     given = dict(env_args or {})
     defaults = env_arg_defaults()

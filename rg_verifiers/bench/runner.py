@@ -77,21 +77,26 @@ def prompt_hash(prompt: list) -> str:
 
 
 def load_items(task: BenchTask, spec: BenchSpec) -> list[Item]:
-    from ..env import load_rg_environment
 
     if task.rg_items is not None:  # a suite's task: all of reasoning-gym's items of its size, the first n asked
-        env = load_rg_environment(task.name, num_train_examples=0, **task.env_args(spec.seed))
-        rows = env.eval_dataset.to_list()[:spec.n]
+        from ..suites.items import rg_items_prompt_rows
+
+        rows = rg_items_prompt_rows(task.name, task.config, task.rg_items, task.system_prompt)[:spec.n]
     else:
+        from ..env import load_rg_environment
+
         env = load_rg_environment(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
                                   config=task.config, difficulty=task.difficulty)
         rows = env.eval_dataset.to_list()
     return [Item(int(r.get("example_id", i)), r["prompt"], prompt_hash(r["prompt"]), r["info"]) for i, r in enumerate(rows)]
 
 
-def _quiet_libraries() -> None:
+def _quiet_libraries(tasks: list[BenchTask]) -> None:
     # datasets' "Map:" bars and verifiers' INFO lines would tear through the progress display;
-    # importing verifiers (re)sets its log level, so import it first
+    # importing verifiers (re)sets its log level, so import it first. A suite's items are built
+    # without verifiers (its import is most of a short run's start-up), so it is left out then.
+    if all(t.rg_items is not None for t in tasks):
+        return
     import verifiers  # noqa: F401
 
     logging.getLogger("verifiers").setLevel(os.environ.get("VF_LOG_LEVEL", "WARNING"))
@@ -145,9 +150,9 @@ class Bench:
             from .servers import gpu_groups, visible_gpus
 
             self.groups = gpu_groups(visible_gpus(self.spec.gpus), self.spec.tensor_parallel)
-        _quiet_libraries()
         items: dict[str, list[Item]] = {}
         tasks = [t for t in self.spec.tasks if t.name in self.expected]
+        _quiet_libraries(tasks)
         with self.console.status("building eval items ...") as status:
             for i, task in enumerate(tasks, 1):
                 status.update(f"building eval items: {task.name} ({i}/{len(tasks)})")

@@ -87,3 +87,20 @@ def rg_items_split(specs: list[TaskSpec], args) -> tuple[list[dict], list, str |
     report = SplitReport(specs[0].name, "eval", items["size"], len(rows), len(rows), 0)
     prompt = rg_default_system_prompt() if args.system_prompt is None else args.system_prompt
     return rows, [report], prompt
+
+
+def rg_items_prompt_rows(task: str, config: dict | None, rg_items: dict, system_prompt: str | None,
+                         use_cache: bool = True) -> list[dict]:
+    """The eval rows, prompts included, that an environment given these arguments builds
+    (`load_rg_environment(task, rg_items=..., config=..., system_prompt=...)`), without building the
+    environment: `rgv bench --suite` asks them without importing verifiers (seconds of start-up)."""
+    from types import SimpleNamespace
+
+    from ..data import to_prompt_rows
+
+    spec = TaskSpec.parse(task)
+    spec.config = dict(config or {})
+    spec.config_json(0, 1)  # a bad param is one line now, as in the environment
+    args = SimpleNamespace(rg_items=rg_items, num_eval_examples=rg_items.get("size", 1), cache=use_cache, system_prompt=system_prompt)
+    rows, _, prompt = rg_items_split([spec], args)
+    return [{**r, "example_id": i} for i, r in enumerate(to_prompt_rows(rows, prompt, "system"))]
