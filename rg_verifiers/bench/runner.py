@@ -81,7 +81,7 @@ def load_items(task: BenchTask, spec: BenchSpec) -> list[Item]:
     if task.rg_items is not None:  # a suite's task: all of reasoning-gym's items of its size, the first n asked
         from ..suites.items import rg_items_prompt_rows
 
-        rows = rg_items_prompt_rows(task.name, task.config, task.rg_items, task.system_prompt)[:spec.n]
+        rows = [r for r in rg_items_prompt_rows(task.name, task.config, task.rg_items, task.system_prompt) if r["example_id"] < spec.n]
     else:
         from ..env import load_rg_environment
 
@@ -160,7 +160,14 @@ class Bench:
         if self.spec.suite is not None:
             from ..suites.paper import reproduced_items
 
-            self.reproduced = reproduced_items(self.spec.suite, {t: [_question(it) for it in its] for t, its in items.items()})
+            self.reproduced = reproduced_items(self.spec.suite, {t: {it.example_id: _question(it) for it in its} for t, its in items.items()})
+        for task in tasks:
+            if task.rg_items is not None:
+                have = {it.example_id for it in items[task.name]}
+                gone = [i for i in range(min(self.spec.n, task.rg_items["size"])) if i not in have]
+                if gone:
+                    self.outcome.notes.append(f"{task.name}: reasoning-gym could not generate item(s) {', '.join(map(str, gone))} "
+                                              f"of seed {task.rg_items['seed']}; asked the other {len(have)}")
         paths = {(m.label, t.name): rollouts_path(self.out, m.label, t.name) for m, t in self.work}
         stores = open_stores(paths, self.spec.resume)
         try:

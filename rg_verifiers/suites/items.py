@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import json
+import logging
 import os
 
 from .. import serialization
 from ..data import TaskSpec, _cache_dir, _cache_key, _entry_stream, _row
 from ..errors import RGVError
 
+log = logging.getLogger("rg_verifiers")
 RG_ITEMS_KEYS = ("seed", "size")
 
 
@@ -43,8 +45,10 @@ def parse_rg_items(value: Any, default_size: int) -> dict:
 
 
 def rg_item_rows(spec: TaskSpec, seed: int, size: int, use_cache: bool = True) -> list[dict]:
-    """`size` rows, item i of create_dataset(spec.name, seed=seed, size=size, **spec.config); an item
-    whose generation fails is an error here (a suite must not silently shrink)."""
+    """Item i of create_dataset(spec.name, seed=seed, size=size, **spec.config), for i < size, each row
+    keeping its index (`info["index"]`). An item reasoning-gym cannot generate (knight_swap's hard
+    item 15 raises in 0.1.25 after 100 boards) is left out and logged: its index is missing, the
+    others keep theirs, and `rgv bench` names it; reasoning-gym's eval.py would lose the whole task."""
     if spec.difficulty is not None:
         raise RGVError("rg_items takes task params in config, not a difficulty level (create_dataset has none)")
     config_json = spec.config_json(seed, size)
@@ -55,19 +59,31 @@ def rg_item_rows(spec: TaskSpec, seed: int, size: int, use_cache: bool = True) -
             return json.loads(path.read_text())["rows"]
         except (ValueError, KeyError, TypeError):
             pass  # a torn cache file is rebuilt
-    rows = []
+    rows, failed = [], []
     for index, entry_json in _entry_stream(spec.name, config_json, 0, size):
         if index >= size:
             break
         if entry_json is None:
-            raise RGVError(f"{spec.name}: reasoning-gym failed to generate item {index} of seed {seed}, size {size}")
+            failed.append(index)
+            continue
         rows.append(_row(spec.name, config_json, serialization.loads(entry_json), entry_json, "eval", index))
-    if use_cache:
+    if failed:
+        log.warning("%s: reasoning-gym could not generate item(s) %s of seed %d, size %d; left out",
+                    spec.name, ", ".join(map(str, failed)), seed, size)
+    if not rows:
+        raise RGVError(f"{spec.name}: reasoning-gym generated none of the {size} items of seed {seed}")
+    if use_cache and not failed:  # a failure may be a worker timeout: built again next time
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps({"rows": rows}))
         os.replace(tmp, path)
     return rows
+
+
+def missing_items(rows: list[dict], size: int) -> list[int]:
+    """Indices below `size` that have no row (reasoning-gym could not generate them)."""
+    have = {r["info"]["index"] for r in rows}
+    return [i for i in range(size) if i not in have]
 
 
 def rg_default_system_prompt() -> str:
@@ -103,4 +119,5 @@ def rg_items_prompt_rows(task: str, config: dict | None, rg_items: dict, system_
     spec.config_json(0, 1)  # a bad param is one line now, as in the environment
     args = SimpleNamespace(rg_items=rg_items, num_eval_examples=rg_items.get("size", 1), cache=use_cache, system_prompt=system_prompt)
     rows, _, prompt = rg_items_split([spec], args)
-    return [{**r, "example_id": i} for i, r in enumerate(to_prompt_rows(rows, prompt, "system"))]
+    # the item's index as its id: a missing item leaves a gap rather than shifting the rest
+    return [{**r, "example_id": r["info"]["index"]} for r in to_prompt_rows(rows, prompt, "system")]

@@ -125,28 +125,31 @@ def published_question_hashes(suite: str) -> dict[str, list[str]]:
     return dict(paper_data()["suites"][check_reference(suite)]["questions"].get("sha256_16") or {})
 
 
-def reproduced(suite: str, task: str, questions: list[str]) -> Optional[tuple[int, int]]:
-    """(published questions equal to ours at the same index, published questions) or None when the
-    paper did not run the task."""
+def reproduced(suite: str, task: str, questions) -> Optional[tuple[int, int]]:
+    """(published questions equal to ours at the same index, published questions asked) or None when
+    the paper did not run the task. `questions`: ours in index order, or {index: question} (items
+    reasoning-gym could not generate are absent and count as not rebuilt)."""
     import hashlib
 
     published = published_question_hashes(suite).get(task)
     if published is None:
         return None
-    ours = [hashlib.sha256(q.encode("utf-8")).hexdigest()[:16] for q in questions]
-    return sum(1 for a, b in zip(ours, published) if a == b), len(published)
+    ours = questions if isinstance(questions, dict) else dict(enumerate(questions))
+    asked = [i for i in range(len(published)) if i <= max(ours, default=-1)]
+    same = sum(1 for i in asked if i in ours and hashlib.sha256(ours[i].encode("utf-8")).hexdigest()[:16] == published[i])
+    return same, len(asked)
 
 
-def reproduced_items(suite: str, questions: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
-    """Per task of a shipped suite: (published questions rebuilt at their index, of the published
-    questions among the first len(ours)); {} for a suite file of your own."""
+def reproduced_items(suite: str, questions: dict[str, dict[int, str]]) -> dict[str, tuple[int, int]]:
+    """Per task of a shipped suite: (published questions rebuilt at their index, published questions
+    up to the last index asked); {} for a suite file of your own."""
     if suite not in SUITE_NAMES:
         return {}
     out = {}
     for task, qs in questions.items():
         got = reproduced(suite, task, qs)
         if got is not None:
-            out[task] = (got[0], min(got[1], len(qs)))
+            out[task] = got
     return out
 
 
