@@ -108,6 +108,18 @@ create_env_file() {
   fi
 }
 
+# headless Chromium renders `rgv report --html` pages in the tests; no browser download, only the
+# distribution's package, and only where apt can install it (CI: a clean clone, as root)
+install_chromium() {
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${RGV_CHROMIUM:-}" ]; then
+    echo "chromium: $(command -v chromium || command -v chromium-browser || echo "$RGV_CHROMIUM")"
+  elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    run apt-get update -qq && run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "chromium: not installed (needs root and apt); the HTML report test needs it: apt-get install -y chromium, or set RGV_CHROMIUM" >&2
+  fi
+}
+
 main() {
   [ -x "$VENV/bin/python" ] || run "$PYTHON" -m venv "$VENV"
   select_installer "$VENV/bin/python"
@@ -148,6 +160,8 @@ main() {
     SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     ls -d "$PWD"/environments/rg_*/ | sed 's:/$::' > "$SITE/rg_verifiers_environments.pth"
   fi
+  step "Chromium (Debian's package): the HTML report's rendering test (tests/test_html_report.py)"
+  install_chromium
   step ".env (API keys and tokens, never committed)"
   create_env_file
   [ "$DRY" = 1 ] || "$VENV/bin/python" -c "import rg_leg_counting, rg_composite, rg_verifiers; print('rg-verifiers ready:', len(open('$SITE/rg_verifiers_environments.pth').read().split()), 'environments')"

@@ -315,7 +315,9 @@ def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results fol
                fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, csv or md; with -o the file's extension decides"),
                output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the export to this file (.json/.csv/.md)"),
                latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest (default: every run, each labelled)"),
-               title: Optional[str] = typer.Option(None, "--title")):
+               title: Optional[str] = typer.Option(None, "--title"),
+               html: Optional[Path] = typer.Option(None, "--html", help="also write one self-contained HTML page: charts, per-task table with CIs, sample completions, settings"),
+               reference: Optional[str] = typer.Option(None, "--reference", help="rg-easy | rg-hard: the reasoning-gym paper's published per-task scores beside yours")):
     """Accuracy per task and run from saved results (vf-eval -s folders included); exports JSON, CSV, markdown.
 
     Runs are keyed by task, model, difficulty/config, prompt env args and generation settings;
@@ -325,7 +327,22 @@ def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results fol
     for p in paths:
         if not p.exists():
             raise RGVError(f"no such file or folder: {p}")
-    report(paths, fmt=fmt, output=output, title=title or "results", latest=latest)
+    if reference:
+        from .suites.paper import check_reference
+
+        check_reference(reference)
+    if html is not None:
+        from .html_report import write_html
+        from .report import print_notes
+        from .results import load_results
+
+        table = load_results(list(paths), latest=latest)
+        write_html(paths, html, reference=reference, title=title, table=table)
+        print_notes(table)
+        Console(stderr=True, soft_wrap=True, highlight=False).print(f"wrote {html}")
+        if fmt is None and output is None:
+            return
+    report(paths, fmt=fmt, output=output, title=title or "results", latest=latest, reference=reference)
 
 
 class _ListOptions(TyperCommand):
@@ -365,7 +382,8 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
               server_timeout: Optional[float] = typer.Option(None, "--server-timeout", help="seconds for a vLLM server to start (default: 900)"),
               api_key_var: Optional[str] = typer.Option(None, "-k", "--api-key-var", help="env var holding the endpoint key (default: OPENAI_API_KEY)"),
               shard: Optional[str] = typer.Option(None, "--shard", help="I/K: only block I (0-based) of K of the sorted (model, task) pairs; K runs into one -o folder cover each pair once, e.g. a SLURM array (rgv slurm bench --array-size)"),
-              config: Optional[Path] = typer.Option(None, "--config", help="YAML with the same keys (models, tasks with config/difficulty, n, ...); flags override it")):
+              config: Optional[Path] = typer.Option(None, "--config", help="YAML with the same keys (models, tasks with config/difficulty, n, ...); flags override it"),
+              suite: Optional[str] = typer.Option(None, "--suite", help="rg-easy | rg-hard | PATH.yaml (reasoning-gym's eval config format): its tasks, exactly its items (create_dataset seed/size/params) and system prompt; --tasks picks some, -n the first n items")):
     """Benchmark models x tasks on the same fixed eval items; rollouts saved as they finish, resumable."""
     from .bench import build_spec, run_bench
     from .bench.runner import exit_now, report_outcome
@@ -373,7 +391,7 @@ def bench_cmd(models: Optional[List[str]] = typer.Option(None, "--models", help=
     options = dict(models=models, tasks=tasks, n=n, rollouts=rollouts, gpus=gpus, tensor_parallel=tensor_parallel,
                    output_dir=output_dir, resume=resume, max_concurrent=max_concurrent, max_tokens=max_tokens,
                    temperature=temperature, top_p=top_p, seed=seed, plot=plot, server_timeout=server_timeout, api_key_var=api_key_var,
-                   shard=shard)
+                   shard=shard, suite=suite)
     outcome = run_bench(build_spec(options, config), console=Console(stderr=True))
     exit_now(report_outcome(outcome, Console(width=None if sys.stdout.isatty() else 200), Console(stderr=True)))
 
@@ -389,7 +407,8 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
              metric: str = typer.Option("accuracy", "--metric", help="accuracy, pass@k (largest shared k) or pass@N, parse-failure, error-rate, tokens"),
              sort: str = typer.Option("input", "--sort", help="task order: input, name, value (highest first), category"),
              by_category: bool = typer.Option(False, "--by-category", help="group tasks by reasoning-gym category (--sort orders inside each)"),
-             latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest")):
+             latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest"),
+             reference: Optional[str] = typer.Option(None, "--reference", help="rg-easy | rg-hard: draw the reasoning-gym paper's published runs beside yours (overall bar, category radar, per-task dots)")):
     """Charts of saved results: bars per task, summary + heatmap for several tasks, fine-tuning delta."""
     import warnings
 
@@ -407,7 +426,22 @@ def plot_cmd(paths: List[Path] = typer.Argument(..., help="results JSON files, b
         output = first / "chart.png" if first.is_dir() else first.with_suffix(".png")
     renames = load_renames(rename or [], rename_file)
     plot_results([], output, metric=metric, sort=sort, baseline=baseline, finetuned=finetuned, check_only=True)
+    if reference:
+        from .suites.paper import check_reference
+
+        check_reference(reference)
     table = load_results(paths, latest=latest)
+    if reference:
+        from .html_report import categories_for
+        from .suite_charts import reference_charts
+        from .suites.paper import add_reference, caveats
+
+        add_reference(table, reference)
+        print_notes(table)
+        notes = caveats(reference, table.tasks)
+        for path in reference_charts(table, categories_for(table, reference), output, notes=notes, labels=renames):
+            console.print(f"wrote {path}", soft_wrap=True, highlight=False)
+        return
     print_notes(table)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -34,6 +34,9 @@ class EnvArgs:
     score_timeout_s: float = _arg(10.0, "time limit per answer in a scoring worker (then 0 + score_failure)")
     partial_credit: bool = _arg(True, "true = the task's own scores (partial credit, 0.01 floors); false = every score below 1.0 becomes 0")
     cache: bool = _arg(True, "reuse generated rows from RGV_CACHE_DIR (default ~/.cache/rg-verifiers)")
+    rg_items: dict | None = _arg(None, "reasoning-gym items mode: {\"seed\": 45, \"size\": 50} makes the eval rows exactly "
+                                       "reasoning_gym.create_dataset(task, seed, size, **config) (no seed shift, no de-dup; "
+                                       "size defaults to num_eval_examples) with reasoning-gym's system prompt unless system_prompt is given")
 
 
 ENV_ARG_HELP = {f.name: f.metadata["help"] for f in dataclasses.fields(EnvArgs)}

@@ -106,6 +106,8 @@ def rg_env_args(env_args: Optional[Mapping[str, Any]], num_examples: int, tasks:
     out = {k: given.get(k, defaults[k]) for k in keys}
     out["config"] = out["config"] or None
     out["num_examples"] = num_examples
+    if given.get("rg_items") is not None:  # reasoning-gym items mode (a suite's task); absent otherwise, as before
+        out["rg_items"] = given["rg_items"]
     if tasks is not None or "tasks" in given:
         out["tasks"] = given.get("tasks", tasks)
     return out

@@ -214,10 +214,15 @@ def print_notes(table: ResultsTable) -> None:
 
 
 def report(paths: Sequence[str | Path], fmt: Optional[str] = None, output: Optional[Path] = None,
-           title: str = "results", latest: bool = False) -> ResultsTable:
-    """`rgv report`: load, then print the table or write/print an export."""
+           title: str = "results", latest: bool = False, reference: Optional[str] = None) -> ResultsTable:
+    """`rgv report`: load, then print the table or write/print an export; `reference` (rg-easy,
+    rg-hard) adds the paper's published runs as rows."""
     fmt = format_for(fmt, output)  # before loading: a bad format costs nothing
     table = load_results(list(paths), latest=latest)
+    if reference:
+        from .suites.paper import add_reference
+
+        add_reference(table, reference)
     print_notes(table)
     if fmt == "table":
         # piped output (logs, CI) gets full rows instead of 80-column wrapping

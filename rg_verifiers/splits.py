@@ -22,8 +22,13 @@ class EnvSplits:
         self.scorer: Scorer = get_scorer(self.args.scoring, self.args.score_timeout_s)
         if any(self.scorer.sandboxed(s.name) for s in self.specs):
             self.scorer.warm_up()
-        rows, reports = build_split(self.specs, "eval", self.args.num_eval_examples, self.args.seed,
-                                    use_cache=self.args.cache)
+        if self.args.rg_items is not None:  # a reasoning-gym suite's items, as its eval.py asks them
+            from .suites.items import rg_items_split
+
+            rows, reports, self.args.system_prompt = rg_items_split(self.specs, self.args)
+        else:
+            rows, reports = build_split(self.specs, "eval", self.args.num_eval_examples, self.args.seed,
+                                        use_cache=self.args.cache)
         self.eval_rows: list[dict] = rows
         self.eval_questions = {r["question"] for r in rows}
         self.report: dict[str, Any] = {"eval": [dataclasses.asdict(r) for r in reports], "train": None, "overlap": None}

@@ -26,11 +26,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # vocabulary the env decodes server text with
     ("core", ("", "errors", "serialization", "references", "envfile", "tasks", "embedded", "generation",
               "protocol", "scoring", "scoring.*", "rewards", "math_reward", "compat", "envargs", "splits",
-              "grading", "rubric", "data", "env", "taskset", "math_env", "goldcheck", "envgen", "reasoning_vocab")),
+              "grading", "rubric", "data", "env", "taskset", "math_env", "goldcheck", "envgen", "reasoning_vocab",
+              # reasoning-gym's eval suites: their configs and items (the environments' rg_items mode)
+              "suites", "suites.config", "suites.items")),
     # model files and local servers (GGUF export, llama.cpp serving, run provenance)
     ("serving", ("export", "serve", "provenance")),
     # reading, summarising and drawing results
-    ("results", ("results", "results.*", "traces", "report", "plotting")),
+    ("results", ("results", "results.*", "traces", "report", "plotting", "suites.paper", "suite_charts", "samples",
+                 "rg_eval_format", "html_report", "browser")),
     # training: configs, backends, curricula, evaluation during training, training curves
     ("train", ("train", "train.*", "config", "config.*", "curves")),
     # benchmarking and evaluating endpoints

@@ -67,6 +67,7 @@ class BenchOutcome:
     charts: list = field(default_factory=list)
     failures: list = field(default_factory=list)  # one line each: servers that did not start, gave-up requests
     warnings: list = field(default_factory=list)  # did not cost a rollout (charts)
+    notes: list = field(default_factory=list)  # about the comparison (a suite's published items)
     interrupted: Optional[str] = None  # signal name
     saved: int = 0  # rollouts on disk for this run's grid
 
@@ -76,17 +77,26 @@ def prompt_hash(prompt: list) -> str:
 
 
 def load_items(task: BenchTask, spec: BenchSpec) -> list[Item]:
-    from ..splits import EnvSplits
 
-    splits = EnvSplits(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
-                       config=task.config, difficulty=task.difficulty)
-    rows = splits.prompt_rows(splits.eval_rows)
+    if task.rg_items is not None:  # a suite's task: all of reasoning-gym's items of its size, the first n asked
+        from ..suites.items import rg_items_prompt_rows
+
+        rows = [r for r in rg_items_prompt_rows(task.name, task.config, task.rg_items, task.system_prompt) if r["example_id"] < spec.n]
+    else:
+        from ..splits import EnvSplits
+
+        splits = EnvSplits(task.name, num_eval_examples=spec.n, num_train_examples=0, seed=spec.seed,
+                           config=task.config, difficulty=task.difficulty)
+        rows = splits.prompt_rows(splits.eval_rows)
     return [Item(int(r.get("example_id", i)), r["prompt"], prompt_hash(r["prompt"]), r["info"]) for i, r in enumerate(rows)]
 
 
-def _quiet_libraries() -> None:
+def _quiet_libraries(tasks: list[BenchTask]) -> None:
     # datasets' "Map:" bars and verifiers' INFO lines would tear through the progress display;
-    # importing verifiers (re)sets its log level, so import it first
+    # importing verifiers (re)sets its log level, so import it first. A suite's items are built
+    # without verifiers (its import is most of a short run's start-up), so it is left out then.
+    if all(t.rg_items is not None for t in tasks):
+        return
     import verifiers  # noqa: F401
 
     logging.getLogger("verifiers").setLevel(os.environ.get("VF_LOG_LEVEL", "WARNING"))
@@ -128,6 +138,7 @@ class Bench:
         self.provenance: dict[tuple[str, str], dict] = {}  # (label, task) -> provenance.collect(...)
         self.digests: dict[str, Optional[str]] = {}  # label -> weights_digest of a local model
         self.served: dict[str, dict] = {}  # label -> what its CPU server loaded (serve.Server.info)
+        self.reproduced: dict[str, tuple[int, int]] = {}  # suite task -> (published questions rebuilt, asked of them)
 
     # -- preparation -------------------------------------------------------------------------
 
@@ -140,13 +151,24 @@ class Bench:
             from .servers import gpu_groups, visible_gpus
 
             self.groups = gpu_groups(visible_gpus(self.spec.gpus), self.spec.tensor_parallel)
-        _quiet_libraries()
         items: dict[str, list[Item]] = {}
         tasks = [t for t in self.spec.tasks if t.name in self.expected]
+        _quiet_libraries(tasks)
         with self.console.status("building eval items ...") as status:
             for i, task in enumerate(tasks, 1):
                 status.update(f"building eval items: {task.name} ({i}/{len(tasks)})")
                 items[task.name] = load_items(task, self.spec)
+        if self.spec.suite is not None:
+            from ..suites.paper import reproduced_items
+
+            self.reproduced = reproduced_items(self.spec.suite, {t: {it.example_id: _question(it) for it in its} for t, its in items.items()})
+        for task in tasks:
+            if task.rg_items is not None:
+                have = {it.example_id for it in items[task.name]}
+                gone = [i for i in range(min(self.spec.n, task.rg_items["size"])) if i not in have]
+                if gone:
+                    self.outcome.notes.append(f"{task.name}: reasoning-gym could not generate item(s) {', '.join(map(str, gone))} "
+                                              f"of seed {task.rg_items['seed']}; asked the other {len(have)}")
         paths = {(m.label, t.name): rollouts_path(self.out, m.label, t.name) for m, t in self.work}
         stores = open_stores(paths, self.spec.resume)
         try:
@@ -169,15 +191,28 @@ class Bench:
             for p in self.pairs:
                 key = (p.model.label, p.task.name)
                 self.provenance[key] = (p.store.saved_provenance() if p.store.records else None) or self._provenance(p.model, p.task)
+            self._write_items(items)  # only once the run can start: one that cannot leaves no files
         except BaseException:
             self.close_stores()
             raise
+
+    def _write_items(self, items: dict[str, list[Item]]) -> None:
+        """items/<task>.jsonl: each item's question and reference answer, so a report can show a
+        completion with the question it answers (rollout lines carry only the prompt hash)."""
+        folder = self.out / "items"
+        folder.mkdir(parents=True, exist_ok=True)
+        for task, its in items.items():
+            lines = [json.dumps({"example_id": it.example_id, "prompt_hash": it.prompt_hash, "question": _question(it),
+                                 "answer": _reference(it)}, ensure_ascii=False) for it in its]
+            tmp = folder / f".{task}.jsonl.{os.getpid()}.tmp"  # shards of one array write the same file
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            os.replace(tmp, folder / f"{task}.jsonl")
 
     def _provenance(self, m: ModelSpec, t: BenchTask, base_url: Optional[str] = None, model: Optional[str] = None) -> dict:
         from ..provenance import collect, quantization_of, rg_env_args
         from ..tasks import env_id_for
 
-        env_args = rg_env_args({"config": t.config, "difficulty": t.difficulty, "seed": self.spec.seed}, self.spec.n)
+        env_args = rg_env_args(t.env_args(self.spec.seed), self.spec.n)
         local = m.kind in ("embedded", "gguf", "hf", "lora")
         if m.kind == "checkpoint":
             from ..export import EXPORT_TYPE
@@ -373,6 +408,10 @@ class Bench:
         extra = {"rollouts_file": os.path.relpath(pair.store.path, self.out), "missing_rollouts": pair.total - len(rows),
                  "errors": sum(1 for r in rows if r["error"]), "statuses": statuses, "model_kind": pair.model.kind,
                  "provenance": self.provenance.get((pair.model.label, pair.task.name))}
+        if pair.task.rg_items is not None:
+            extra.update(suite=self.spec.suite, category=pair.task.category, rg_items=pair.task.rg_items)
+            if pair.task.name in self.reproduced:
+                extra["published_questions_reproduced"] = list(self.reproduced[pair.task.name])
         try:
             result = summarize_rollouts(pair.model.label, pair.task.name, rows, self.spec.rollouts, extra=extra)
         except ResultsError:
@@ -417,6 +456,10 @@ class Bench:
                 if r is not None:
                     table.add(r)
         self.outcome.table = table
+        if self.spec.suite is not None:
+            from ..suites.paper import reproduction_notes
+
+            self.outcome.notes += reproduction_notes(self.spec.suite, self.reproduced)
         self.outcome.saved = sum(len(p.store.selected(self.spec.n, self.spec.rollouts)) for p in self.pairs)
         if self.outcome.interrupted or not table.results:
             return
@@ -494,6 +537,20 @@ class Bench:
                                            completed=p.total - len(p.todo), visible=visible)
 
 
+def _question(item: Item) -> str:
+    users = [m["content"] for m in item.prompt if m.get("role") == "user"]
+    return users[-1] if users else ""
+
+
+def _reference(item: Item) -> Optional[str]:
+    with contextlib.suppress(Exception):
+        from ..serialization import loads
+
+        answer = loads(item.info["entry"]).get("answer")
+        return None if answer is None else str(answer)
+    return None
+
+
 def _record_error(record: dict) -> Optional[str]:
     """The error of a saved rollout (files written before rollouts carried `error` have only a status)."""
     if record.get("error"):
@@ -534,6 +591,8 @@ def report_outcome(outcome: BenchOutcome, out: Console, err: Console) -> int:
         out.print(results_table(table, f"rgv bench ({outcome.timestamp})"))
     for path in [*outcome.task_files, *([outcome.all_file] if outcome.all_file else []), *outcome.charts]:
         out.print(f"wrote {path}", soft_wrap=True, highlight=False)
+    for line in outcome.notes:
+        err.print(f"[yellow]note:[/] {line}", soft_wrap=True, highlight=False)
     for line in outcome.warnings:
         err.print(f"[yellow]warning:[/] {line}", soft_wrap=True, highlight=False)
     for line in outcome.failures[:10]:

@@ -58,9 +58,22 @@ class BenchTask:
     name: str
     config: Optional[dict] = None
     difficulty: Optional[int] = None
+    # a suite's task (`--suite`): reasoning-gym items mode {"seed", "size"}, its category and system prompt
+    rg_items: Optional[dict] = None
+    category: Optional[str] = None
+    system_prompt: Optional[str] = None
 
     def describe(self) -> dict:
-        return {"name": self.name, "config": self.config, "difficulty": self.difficulty}
+        out = {"name": self.name, "config": self.config, "difficulty": self.difficulty}
+        if self.rg_items is not None:
+            out.update(rg_items=self.rg_items, category=self.category)
+        return out
+
+    def env_args(self, seed: int) -> dict:
+        """The environment arguments that build this task's items (as vf-eval -a would pass them)."""
+        if self.rg_items is not None:
+            return {"config": self.config, "rg_items": self.rg_items, "system_prompt": self.system_prompt}
+        return {"config": self.config, "difficulty": self.difficulty, "seed": seed}
 
 
 @dataclass
@@ -83,6 +96,7 @@ class BenchSpec:
     request_timeout: float = 600.0
     api_key_var: str = "OPENAI_API_KEY"
     shard: Optional[tuple[int, int]] = None  # (index, count): run only that share of the pairs (SLURM arrays)
+    suite: Optional[str] = None  # rg-easy | rg-hard | a reasoning-gym eval config: its tasks, items and prompt
 
     @property
     def generation(self) -> GenerationSettings:
@@ -105,6 +119,8 @@ class BenchSpec:
         }
         if self.shard is not None:
             out["shard"] = f"{self.shard[0]}/{self.shard[1]}"
+        if self.suite is not None:
+            out["suite"] = self.suite
         return out
 
     def pairs(self) -> list[tuple[ModelSpec, BenchTask]]:
@@ -267,6 +283,20 @@ def parse_task(item: Any) -> BenchTask:
     return BenchTask(resolve_task(name), config or None, difficulty)
 
 
+def suite_tasks(suite: str, names: Sequence) -> list[BenchTask]:
+    """A suite's tasks (all, or those named): reasoning-gym items of its seed and size, its params."""
+    from ..suites import load_suite
+
+    s = load_suite(suite)
+    if names:
+        s = s.select([str(n).strip().replace("-", "_").removeprefix("rg_") for n in names])
+    for t in s.tasks:
+        if t.seed is None:
+            raise RGVError(f"suite {suite}: {t.name} has no seed (reasoning-gym would draw random items); "
+                           f"set default_seed or the dataset's seed")
+    return [BenchTask(t.name, dict(t.params) or None, None, t.rg_items(), t.category, s.system_prompt) for t in s.tasks]
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI + YAML
 
@@ -341,7 +371,11 @@ def build_spec(cli: dict, config_file: Optional[str | Path] = None) -> BenchSpec
     merged = _normalize_keys(read_yaml(config_file), str(config_file)) if config_file else {}
     merged.update({k: v for k, v in _normalize_keys(cli, "options").items() if v is not None and v != []})
     models = [parse_model(m) for m in _model_strings(split_csv(merged.pop("models", None)))]
-    tasks = [parse_task(t) for t in split_csv(merged.pop("tasks", None))]
+    if merged.get("suite") is not None:
+        tasks = suite_tasks(str(merged["suite"]), split_csv(merged.pop("tasks", None)))
+        merged.setdefault("n", max(t.rg_items["size"] for t in tasks))
+    else:
+        tasks = [parse_task(t) for t in split_csv(merged.pop("tasks", None))]
     if not models:
         raise RGVError("no models: pass --models (e.g. --models embedded, or NAME=http://host:port/v1) or put models: in --config")
     if not tasks:
