@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               # reasoning-gym's eval suites: their configs and items (the environments' rg_items mode)
               "suites", "suites.config", "suites.items")),
     # model files and local servers (GGUF export, llama.cpp serving, run provenance)
-    ("serving", ("export", "serve", "provenance")),
+    ("serving", ("export", "serve", "provenance", "cache", "weights_digest")),
     # reading, summarising and drawing results
     ("results", ("results", "results.*", "traces", "report", "plotting", "suites.paper", "suite_charts", "samples",
                  "rg_eval_format", "html_report", "browser")),
