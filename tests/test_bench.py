@@ -33,7 +33,7 @@ TASKS = ["leg_counting", "basic_arithmetic", "chain_sum"]
 ROLLOUT_KEYS = {"example_id", "rollout", "prompt_hash", "completion", "answer", "correct", "reward", "parse_failure",
                 "status", "completion_tokens", "latency_s", "error"}
 PROVENANCE_KEYS = {"rg_verifiers", "verifiers", "reasoning_gym", "git_commit", "base_url", "model", "label", "env_id",
-                   "env_args", "generation", "quantization", "served"}
+                   "env_args", "generation", "quantization", "served", "weights"}
 
 
 def rgv(*args, cwd=None, timeout=600, env=None):
