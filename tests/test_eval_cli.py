@@ -18,7 +18,7 @@ from test_vf_eval import references
 BIN = Path(sys.executable).parent
 ARGS = {"num_eval_examples": 3, "num_train_examples": 0}
 PROVENANCE_KEYS = {"rg_verifiers", "verifiers", "reasoning_gym", "git_commit", "base_url", "model", "label", "env_id",
-                   "env_args", "generation", "quantization", "served"}
+                   "env_args", "generation", "quantization", "served", "weights"}
 OURS = ("max_tokens", "max_completion_tokens", "temperature", "top_p", "seed")
 
 
