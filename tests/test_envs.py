@@ -19,9 +19,11 @@ def test_every_environment_is_a_complete_package(repo_root, env_id):
     folder = repo_root / "environments" / module_name(env_id)
     meta = tomllib.loads((folder / "pyproject.toml").read_text())
     assert meta["project"]["name"] == env_id
-    assert any(d.startswith("verifiers>=0.1.6,<0.4") for d in meta["project"]["dependencies"])
+    # one package for verifiers 0.1.6 ... 0.4.x (v0 load_environment, v1 Taskset)
+    assert "verifiers>=0.1.6,<0.5" in meta["project"]["dependencies"]
     readme = (folder / "README.md").read_text()
-    for heading in ("## Arguments", "## Metrics", "vf-eval " + env_id, "| `num_eval_examples` |", "| `correct` | 1 |"):
+    for heading in ("## Arguments", "## Metrics", "vf-eval " + env_id, "| `num_eval_examples` |", "| `correct` | 1 |",
+                    f"vf-eval {env_id} -m <model> --client.base-url <openai-compatible base url> --no-push"):
         assert heading in readme, (env_id, heading)
     if env_id != "rg-composite":
         assert "## Sample item" in readme and "Reference answer:" in readme
