@@ -487,7 +487,7 @@ def test_every_schema_field_is_typed_defaulted_and_documented():
             assert f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING, f.name
             nested = [t for t in (f.type, *getattr(f.type, "__args__", ())) if dataclasses.is_dataclass(t)]
             todo += [t for t in nested if t not in seen]
-    assert len(seen) == 11  # incl. WarmupConfig and CurriculumConfig
+    assert len(seen) == 12  # incl. WarmupConfig, CurriculumConfig and DynamicSamplingConfig
 
 
 def test_schema_imports_without_omegaconf():
