@@ -128,3 +128,16 @@ def test_trl_a_step_with_no_group_left_takes_no_update(tmp_path):
     assert logs[0]["dynamic_sampling/shortfall_groups"] == 2
     after = trainer.model.state_dict()
     assert all(before[k].equal(after[k]) for k in before), "a batch of dropped groups moved the weights"
+
+
+def test_the_option_is_a_typed_config_field():
+    from rg_verifiers.config import load_config
+    from rg_verifiers.config.schema import ConfigError
+
+    cfg = load_config("configs/experiments/ultra_minimal_cpu.yaml", [])
+    assert cfg.training.dynamic_sampling.enabled is False and cfg.training.dynamic_sampling.max_extra_rounds == 2
+    on = load_config("configs/experiments/ultra_minimal_cpu.yaml",
+                     ["training.dynamic_sampling.enabled=true", "training.dynamic_sampling.max_extra_rounds=0"])
+    assert on.training.dynamic_sampling.enabled and on.training.dynamic_sampling.max_extra_rounds == 0
+    with pytest.raises(ConfigError, match="training.dynamic_sampling.max_extra_rounds must be >= 0"):
+        load_config("configs/experiments/ultra_minimal_cpu.yaml", ["training.dynamic_sampling.max_extra_rounds=-1"])
