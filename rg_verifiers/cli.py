@@ -312,7 +312,7 @@ def eval_cmd(env_id: str = typer.Argument(..., help="e.g. rg-leg-counting, or th
 
 @app.command("report")
 def report_cmd(paths: List[Path] = typer.Argument(..., help="vf-eval results folders, rg-verifiers results JSON, or folders holding them"),
-               fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, csv or md; with -o the file's extension decides"),
+               fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table (default), json, csv, md, or rg-json (reasoning-gym eval folders, one per run, under -o DIR); with -o the file's extension decides"),
                output: Optional[Path] = typer.Option(None, "-o", "--output", help="write the export to this file (.json/.csv/.md)"),
                latest: bool = typer.Option(False, "--latest", help="of runs with identical settings, keep only the newest (default: every run, each labelled)"),
                title: Optional[str] = typer.Option(None, "--title"),

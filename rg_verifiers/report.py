@@ -22,7 +22,7 @@ from .errors import RGVError
 from .results import ResultsTable, format_generation, format_task_args, load_results
 
 REPORT_SCHEMA = "rg-verifiers/report/v1"
-FORMATS = ("table", "json", "csv", "md")
+FORMATS = ("table", "json", "csv", "md", "rg-json")  # rg-json: reasoning-gym eval folders, one per series (-o DIR)
 _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "md", ".markdown": "md"}
 
 
@@ -188,6 +188,8 @@ def format_for(fmt: Optional[str], output: Optional[Path]) -> str:
             raise RGVError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         if fmt == "table" and output is not None:
             raise RGVError("-o writes json, csv or md: pass --format json|csv|md or a .json/.csv/.md file name")
+        if fmt == "rg-json" and output is None:
+            raise RGVError("--format rg-json writes folders: give -o DIR (one reasoning-gym eval folder per run is written in it)")
         return fmt
     if output is None:
         return "table"
@@ -227,6 +229,13 @@ def report(paths: Sequence[str | Path], fmt: Optional[str] = None, output: Optio
     if fmt == "table":
         # piped output (logs, CI) gets full rows instead of 80-column wrapping
         Console(width=None if sys.stdout.isatty() else 250).print(results_table(table, title))
+        return table
+    if fmt == "rg-json":
+        from .rg_eval_format import write_rg_eval
+
+        written = write_rg_eval(table, output)
+        for path in (p for p in written if p.name == "summary.json"):
+            Console(stderr=True, soft_wrap=True, highlight=False).print(Text(f"wrote {path.parent}/ (summary.json + per-task files)"))
         return table
     text = render(table, fmt, None if title == "results" else title)
     if output is None:

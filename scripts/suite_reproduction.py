@@ -27,7 +27,7 @@ def main(suites: list[str]) -> None:
         for t in suite.tasks:
             try:
                 rows = rg_item_rows(TaskSpec(t.name, config=dict(t.params)), t.seed, t.size)
-                got = reproduced(name, t.name, [r["question"] for r in rows])
+                got = reproduced(name, t.name, {r["info"]["index"]: r["question"] for r in rows})
             except Exception as exc:  # report and go on: one broken generator must not hide the rest
                 print(f"| {t.category} | {t.name} | generation failed: {type(exc).__name__}: {exc} |")
                 continue

@@ -14,7 +14,7 @@ import reasoning_gym
 from fake_openai import FakeOpenAI
 from rg_verifiers.references import reference_answer
 from rg_verifiers.results import load_results
-from rg_verifiers.rg_eval_format import is_rg_eval_dir, read_run_dir, write_rg_eval
+from rg_verifiers.rg_eval_format import is_rg_eval_dir, read_run_dir
 from rg_verifiers.samples import samples_for
 from rg_verifiers.suites import load_suite
 
@@ -82,7 +82,9 @@ def test_bench_results_written_as_rg_eval_and_read_back(tmp_path):
                              capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     table = load_results([tmp_path / "out"])
-    write_rg_eval(table, tmp_path / "rg")
+    wrote = subprocess.run([RGV, "report", str(tmp_path / "out"), "--format", "rg-json", "-o", str(tmp_path / "rg")],
+                           capture_output=True, text=True, timeout=120)
+    assert wrote.returncode == 0 and "rg/gold/ (summary.json" in wrote.stderr, wrote.stderr[-2000:]
     for model in ("gold", "wrong"):
         folder = tmp_path / "rg" / model
         summary = json.loads((folder / "summary.json").read_text())
@@ -95,3 +97,9 @@ def test_bench_results_written_as_rg_eval_and_read_back(tmp_path):
             assert back[task].accuracy == pytest.approx(table.get(task, model).accuracy)
             assert back[task].n_rollouts == table.get(task, model).n_rollouts == 8
             assert summary["dataset_mean_scores"][task] == pytest.approx(table.get(task, model).accuracy)
+
+
+
+def test_report_format_rg_json_needs_a_folder(tmp_path):
+    bad = subprocess.run([RGV, "report", str(rg_run(tmp_path)), "--format", "rg-json"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "give -o DIR" in bad.stderr and "Traceback" not in bad.stderr
