@@ -129,7 +129,7 @@ def test_cli_report_two_difficulties_and_exports(two_difficulties, tmp_path):
     (None, ["report", "{evals}", "-o", "{tmp}/r.txt"], "cannot tell the format"),
     ("bad_meta", ["report", "{tmp}/bad"], "metadata.json is not a JSON object"),
     ("bad_row", ["report", "{tmp}/bad"], "line 1 is not valid JSON"),
-    ("empty_dir", ["report", "{tmp}/bad"], "no results_*.json files, vf-eval -s folders or verifiers 0.4 run folders (traces.jsonl)"),
+    ("empty_dir", ["report", "{tmp}/bad"], "no results_*.json files, vf-eval -s folders, verifiers 0.4 run folders (traces.jsonl) or reasoning-gym eval folders (summary.json)"),
     (None, ["plot", "{evals}", "--metric", "acuracy"], "did you mean 'accuracy'"),
     (None, ["plot", "{evals}", "--metric", "pass@k"], "pass@k"),
     (None, ["plot", "{evals}", "--sort", "size"], "unknown --sort"),

@@ -24,13 +24,14 @@ from pathlib import Path
 from types import ModuleType
 
 from ..model import ModelTaskResult, ResultsError
-from . import bench_json, vf_eval, vf_eval_v1
+from . import bench_json, rg_eval, vf_eval, vf_eval_v1
 from .common import file_stamp
 
 READERS: list[ModuleType] = [
     bench_json,  # any file: a reader of another file format goes before it
     vf_eval,
     vf_eval_v1,
+    rg_eval,
 ]
 
 
