@@ -103,3 +103,15 @@ def test_bench_results_written_as_rg_eval_and_read_back(tmp_path):
 def test_report_format_rg_json_needs_a_folder(tmp_path):
     bad = subprocess.run([RGV, "report", str(rg_run(tmp_path)), "--format", "rg-json"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "give -o DIR" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_report_and_plot_read_rg_eval_folders(tmp_path):
+    """A folder of reasoning-gym eval runs (as the paper's published runs are laid out) charts beside ours."""
+    rg_run(tmp_path / "runs")
+    table = load_results([tmp_path / "runs"])
+    assert set(table.tasks) == {"leg_counting", "gcd"} and table.models == ["openai/o3-mini"]
+    assert table.get("leg_counting", "openai/o3-mini").n_rollouts == 6
+    run = subprocess.run([RGV, "report", str(tmp_path / "runs"), "-f", "csv"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "leg_counting,openai/o3-mini" in run.stdout, run.stderr[-2000:]
+    plot = subprocess.run([RGV, "plot", str(tmp_path / "runs"), "-o", str(tmp_path / "c.png")], capture_output=True, text=True, timeout=120)
+    assert plot.returncode == 0 and (tmp_path / "c.png").is_file(), plot.stderr[-2000:]
