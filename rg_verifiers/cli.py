@@ -142,7 +142,9 @@ def show_cmd(task: str = typer.Argument(..., help="task name or env id: leg_coun
     # a single task's first n rows are the same whatever the split size: build only those
     # (a mixture's rows depend on its size; -a num_eval_examples / num_train_examples sets it)
     args.setdefault("num_eval_examples" if split == "eval" else "num_train_examples", n)
-    env_id, splits = _load_splits(task, args)
+    from .splits import splits_for
+
+    env_id, splits = splits_for(task, args)
     dataset = splits.eval_rows if split == "eval" else splits.train_rows()
     if not dataset:
         raise RGVError(f"{env_id} has no {split} rows with these arguments ({args})")
@@ -161,18 +163,6 @@ def show_cmd(task: str = typer.Argument(..., help="task name or env id: leg_coun
 
 
 _COMPOSITE = "rg-composite"
-
-
-def _load_splits(name: str, args: dict):
-    """(env id, EnvSplits) for a task name or env id: the items the environment package builds
-    under every verifiers version (its loader passes its arguments to the same core)."""
-    from .splits import EnvSplits
-    from .tasks import COMPOSITE_DEFAULT_TASKS, env_id_for, task_for_env_id
-
-    composite = name.split("/")[-1].replace("_", "-") == _COMPOSITE
-    if composite:
-        return _COMPOSITE, EnvSplits(list(args.pop("tasks", None) or COMPOSITE_DEFAULT_TASKS), **args)
-    return env_id_for(task_for_env_id(name)), EnvSplits(task_for_env_id(name), **args)
 
 
 @envs_app.command("generate")

@@ -13,13 +13,13 @@ AsyncOpenAI client, later a ClientConfig; from 0.1.9 it saves the folder itself 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import logging
 import os
 import sys
 import uuid
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -113,12 +113,9 @@ def check_env_args_v1(env_id: str, env_args: dict) -> None:
     and one-line errors as load_environment); building the items checks the task config."""
     if not env_id.startswith("rg-"):
         raise RGVError(f"rgv eval runs rg-* environments under verifiers 0.4; for {env_id!r} use vf-eval")
-    from .splits import EnvSplits
-    from .tasks import COMPOSITE_DEFAULT_TASKS, task_for_env_id
+    from .splits import splits_for
 
-    args = dict(env_args)
-    tasks = list(args.pop("tasks", None) or COMPOSITE_DEFAULT_TASKS) if env_id == "rg-composite" else task_for_env_id(env_id)
-    EnvSplits(tasks, **args)
+    splits_for(env_id, env_args)
 
 
 def _client(base_url: str, api_key_var: str):

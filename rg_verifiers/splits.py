@@ -16,7 +16,6 @@ from .scoring import Scorer, get_scorer
 class EnvSplits:
     def __init__(self, tasks: Any, **kwargs):
         install_excepthook()
-        self.kwargs = kwargs
         self.args: EnvArgs = parse_env_args(kwargs)
         self.specs = parse_tasks(tasks, self.args)
         self.scorer: Scorer = get_scorer(self.args.scoring, self.args.score_timeout_s)
@@ -59,3 +58,16 @@ class EnvSplits:
         if not rows:
             raise RGVError("no rows could be generated: the task config yields no valid items; check it with `rgv show`")
         return to_prompt_rows(rows, self.args.system_prompt, self.args.prompt_placement)
+
+
+def splits_for(name: str, args: dict) -> tuple[str, EnvSplits]:
+    """(env id, EnvSplits) for a task name or env id (`leg_counting`, `rg-leg-counting`, `rg-composite`
+    with an optional `tasks` argument): the items its environment package builds under every
+    verifiers version, since each package's loader passes its arguments to this same core."""
+    from .tasks import COMPOSITE_DEFAULT_TASKS, env_id_for, task_for_env_id
+
+    args = dict(args)
+    if name.split("/")[-1].replace("_", "-") == "rg-composite":
+        return "rg-composite", EnvSplits(list(args.pop("tasks", None) or COMPOSITE_DEFAULT_TASKS), **args)
+    task = task_for_env_id(name)
+    return env_id_for(task), EnvSplits(task, **args)

@@ -170,7 +170,7 @@ class RGTaskset(vf.Taskset[RGTask, RGTasksetConfig]):
     def load(self):
         splits, args = self.splits, self.splits.args
         rows = splits.eval_rows if self.config.split == "eval" else splits.train_rows()
-        for i, row in enumerate(splits.prompt_rows(rows)):
+        for row in splits.prompt_rows(rows):
             system = next((m["content"] for m in row["prompt"] if m["role"] == "system"), None)
             user = next(m["content"] for m in row["prompt"] if m["role"] == "user")
             info = row["info"]
