@@ -7,7 +7,11 @@ dominates a CPU step, so both must generate the same tokens: the plain script's 
 are the same for both, so both models follow the same trajectory. Ours still runs everything
 else of its path per step: the reward adapters, the parse-failure and per-task scoring metrics
 (sandboxed scorer), the metrics file. TRL's per-step `step_time` is compared (the fixed-set eval
-is off). ratio = ours / plain (goal <= 1.05).
+is off). ratio = ours / plain (goal <= 1.05, TRL's per-row path on both sides).
+
+Then ours again with `training.shared_prefix=true` (the default: each group's prompt runs through the
+model once, shared_prefix.py): the same tokens, rewards and updates, fewer FLOPs; that ratio is the
+CPU step's speed-up.
 
     .venv/bin/python bench/bench_train.py [--steps 6]
 """
@@ -33,13 +37,14 @@ def make_env():
                                config={"min_animals": 1, "max_animals": 1, "min_instances": 1, "max_instances": 2})
 
 
-def ours(steps: int, out: str) -> list[dict]:
+def ours(steps: int, out: str, shared_prefix: bool = False) -> list[dict]:
     from rg_verifiers.config import load_config
     from rg_verifiers.train.run import train
 
     cfg = load_config("configs/experiments/ultra_minimal_cpu.yaml",
                       [f"training.max_steps={steps}", f"training.output_dir={out}", "training.eval_steps=null",
-                       "rewards=[brevity]", "data.num_eval_examples=0", f"training.save_steps={steps * 10}"])
+                       "rewards=[brevity]", "data.num_eval_examples=0", f"training.save_steps={steps * 10}",
+                       f"training.shared_prefix={str(shared_prefix).lower()}"])
     env = make_env()
     env.eval_dataset = None  # no fixed-set eval: compare training steps only
     train(cfg, env=env)
@@ -83,7 +88,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6)
     args = ap.parse_args()
     results = {}
-    for name, fn in (("plain TRL", plain), ("rg-verifiers", ours)):
+    runs = (("plain TRL", plain), ("rg-verifiers", ours),
+            ("shared prefix", lambda steps, out: ours(steps, out, shared_prefix=True)))
+    for name, fn in runs:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             logs = fn(args.steps, out)
@@ -94,6 +101,7 @@ def main() -> None:
         results[name] = step
         print(f"{name:13} median s/step {step:6.2f}   tokens/s {tokens:6.1f}   (steps {len(logs)}, wall {wall:.0f} s)", flush=True)
     print(f"ratio rg-verifiers / plain TRL: {results['rg-verifiers'] / results['plain TRL']:.3f}x (goal <= 1.05)")
+    print(f"ratio shared prefix / rg-verifiers per-row: {results['shared prefix'] / results['rg-verifiers']:.3f}x")
 
 
 if __name__ == "__main__":

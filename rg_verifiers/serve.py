@@ -93,7 +93,11 @@ def _healthy(base_url: str) -> bool:
 # runs llama_cpp.server with SAMPLER_DEFAULTS as its request defaults; on Linux it first asks the
 # kernel for SIGTERM when the parent dies, and exits at once if the parent is already gone (it
 # died between fork and prctl). The defaults are set before the server's app module is imported,
-# which is when its routes read the request models.
+# which is when its routes read the request models. Every request is evaluated from an empty KV
+# cache: llama-cpp-python otherwise reuses the longest prompt prefix it shares with the previous
+# request, so a prompt's logits depended on what ran before (a split batch rounds differently) and
+# the same greedy item came back '... is 12' from one command and '... is 1.' from another (seen in
+# tests/test_eval_consistency.py). Re-reading a ~60-token prompt costs far less than decoding.
 _LAUNCHER = """
 import ctypes, json, os, runpy, signal, sys
 parent, defaults = int(sys.argv.pop(1)), json.loads(sys.argv.pop(1))
@@ -109,6 +113,12 @@ for model in (types.CreateCompletionRequest, types.CreateChatCompletionRequest):
     for name, value in defaults.items():
         model.model_fields[name].default = value
     model.model_rebuild(force=True)
+from llama_cpp import Llama
+_generate = Llama.generate
+def _from_empty_cache(self, *args, **kwargs):
+    self.reset()
+    return _generate(self, *args, **kwargs)
+Llama.generate = _from_empty_cache
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 

@@ -60,7 +60,8 @@ def three_paths(tmp: Path, server, max_tokens: int, temperature: float | None = 
             "rgv bench": {r["example_id"]: (r["completion"], r["reward"], r["completion_tokens"]) for r in bench}}
 
 
-# greedy only: sampled completions depend on llama.cpp's prompt-prefix KV reuse (what ran before), see README
+# greedy; the server evaluates each request from an empty KV cache (tests/test_serve.py), so the order in which
+# the three commands send their requests cannot change a completion
 @pytest.mark.parametrize("max_tokens,temperature,seed", [(8, None, None)], ids=["greedy-t8"])
 def test_same_item_same_completion_and_score_on_every_path(tmp_path, server, max_tokens, temperature, seed):
     runs = three_paths(tmp_path, server, max_tokens, temperature, seed)

@@ -252,6 +252,9 @@ def test_cpu_training_with_a_reasoning_vocabulary_saves_and_reloads_it(tmp_path,
     out = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "train_minimal.py", "configs/experiments/ultra_minimal_cpu.yaml", "model.reasoning_vocab_size=64",
+         # full weights and the step's earlier shape: the saved checkpoint is a whole model with the grown rows
+         "model.lora.enabled=false", "training.per_device_train_batch_size=16", "training.num_generations=4",
+         "training.max_completion_length=32", "training.learning_rate=1e-6",
          "training.max_steps=2", "training.eval_steps=2", "data.num_eval_examples=16", "warmup.max_steps=12",
          "training.log_completions=true", f"training.output_dir={out}"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})

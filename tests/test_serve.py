@@ -52,3 +52,39 @@ def test_serve_always_stops_its_server(sig):
     while (_server_pids(port) or _answers(port)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _answers(port) and not _server_pids(port)
+
+
+
+def test_a_prompt_gets_the_same_logits_whatever_the_server_ran_before():
+    """llama-cpp-python reuses the KV cache of the prompt prefix a request shares with the previous one; the
+    split evaluation rounds differently, so greedy items flipped between commands (test_eval_consistency
+    saw '... is 12' against '... is 1.'). The server we start evaluates every request from an empty
+    cache: the same prompt gets the same log-probs, bit for bit, after any other request.
+    Measured without that: eval item 1 below got two different sets of log-probs over these six
+    predecessors."""
+    import json
+    import urllib.request
+
+    import reasoning_gym
+
+    from rg_verifiers.protocol import build_messages
+    from rg_verifiers.serve import served
+
+    questions = [e["question"] for e in reasoning_gym.create_dataset("leg_counting", seed=10_000_042, size=6)]
+
+    def ask(server, question: str):
+        body = {"model": server.model, "messages": build_messages(question), "max_tokens": 8, "temperature": 0.0,
+                "logprobs": True, "top_logprobs": 2}
+        request = urllib.request.Request(f"{server.base_url}/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as r:
+            choice = json.loads(r.read())["choices"][0]
+        return choice["message"]["content"], json.dumps(choice["logprobs"])
+
+    with served("embedded") as server:
+        answers = set()
+        for before in questions:  # each shares the system prompt and more or less of the question with the target
+            ask(server, before)
+            answers.add(ask(server, questions[1]))
+    assert len(answers) == 1, answers
+    assert json.loads(next(iter(answers))[1])["content"]  # the server returned log-probs to compare

@@ -102,8 +102,12 @@ def test_trl_backend_warms_up_then_trains_from_the_merged_weights(tmp_path):
     assert len(logged) == 4 and {r["step"] for r in logged} == {1} and {r["task"] for r in logged} == {"chain_sum"}
     assert all(set(r["rewards"]) == {"correctness"} and r["question"] and isinstance(r["completion"], str) for r in logged)
     assert "step 1 · chain_sum · correctness" in done.stderr
-    # the main job's checkpoint holds the weights, not the optimizer state (training.save_only_model)
-    assert (out / "checkpoint-1" / "model.safetensors").is_file() and not (out / "checkpoint-1" / "optimizer.pt").exists()
+    # the main job's checkpoint holds the trained weights (its GRPO adapters), not the optimizer state
+    # (training.save_only_model); the adapters name the merged warm-up weights as their base
+    assert (out / "checkpoint-1" / "adapter_model.safetensors").is_file()
+    assert not (out / "checkpoint-1" / "optimizer.pt").exists()
+    adapter = json.loads((out / "final" / "adapter_config.json").read_text())
+    assert Path(adapter["base_model_name_or_path"]).resolve() == (out / "warmup").resolve()
     base = load_file(str(hf_model_dir() / "model.safetensors"))
     warmed = load_file(str(out / "warmup" / "model.safetensors"))
     assert set(base) == set(warmed) and any(not base[k].equal(warmed[k]) for k in base)

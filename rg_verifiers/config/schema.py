@@ -269,6 +269,14 @@ class TrainingConfig:
     logging_steps: int = field(default=1, metadata={"help": "Log every N steps (RL metrics are per-step noisy)."})
     seed: int = field(default=42, metadata={"help": "Trainer seed (init, sampling order)."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for activation memory."})
+    shared_prefix: bool = field(
+        default=True,
+        metadata={
+            "help": "TRL backend, in-process generation: run each group's prompt through the model once (prefill "
+            "and loss pass) instead of once per completion (rg_verifiers/train/shared_prefix.py). Same log-probs "
+            "and gradients up to float rounding; false = TRL's own per-row path."
+        },
+    )
     resume_from_checkpoint: str | None = field(
         default=None,
         metadata={"help": "Checkpoint dir to resume from; 'latest' = newest checkpoint in output_dir, if any."},

@@ -87,13 +87,61 @@ def rgv_trainer(base):
     """
 
     class RGVGRPOTrainer(base):
-        def __init__(self, *args, curriculum=None, dynamic_sampling=None, fresh_rows=None, **kwargs):
+        def __init__(self, *args, curriculum=None, dynamic_sampling=None, fresh_rows=None, shared_prefix=False,
+                     **kwargs):
             self.rgv_curriculum = curriculum
+            self.rgv_shared_prefix = shared_prefix
             self.rgv_dynamic = dynamic_sampling if dynamic_sampling is not None and dynamic_sampling.enabled else None
             self.rgv_fresh_rows = fresh_rows  # dataset rows for replacement groups (without a curriculum)
             self.rgv_last_rewards = None
             super().__init__(*args, **kwargs)
             self.rgv_rng = random.Random(f"rgv:{self.args.seed}:dynamic:{self.accelerator.process_index}")
+
+        def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, *args, **kwargs):
+            """Shared-prefix generation: the model TRL unwraps for its plain `generate` call prefills each
+            distinct prompt once (shared_prefix.py). vLLM, continuous batching and images keep TRL's path."""
+            plain = (not self.rgv_shared_prefix or self.use_vllm or self.use_transformers_continuous_batching
+                     or multimodal_fields or any(i is not None for i in (images or [])))
+            model = self.accelerator.unwrap_model(self.model_wrapped)
+            if plain or "generate" in vars(model):
+                return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations, *args,
+                                                     **kwargs)
+            from . import shared_prefix
+
+            original = model.generate
+            model.generate = lambda input_ids, attention_mask, generation_config, **rest: (
+                shared_prefix.generate(model, input_ids, attention_mask, generation_config, generate=original)
+                if not rest else original(input_ids=input_ids, attention_mask=attention_mask,
+                                          generation_config=generation_config, **rest))
+            try:
+                return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations, *args,
+                                                     **kwargs)
+            finally:
+                del model.generate
+
+        def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep,
+                                               batch_size=None, compute_entropy=False, compute_aux_loss=False,
+                                               **multimodal):
+            """Shared-prefix loss pass (shared_prefix.py) per chunk whose rows repeat a prompt; TRL's otherwise."""
+            if not self.rgv_shared_prefix or compute_aux_loss or any(v is not None for v in multimodal.values()):
+                return super()._get_per_token_logps_and_entropies(
+                    model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
+                    **multimodal)
+            from . import shared_prefix
+
+            batch_size = batch_size or input_ids.size(0)
+            logps, entropies = [], []
+            for start in range(0, input_ids.size(0), batch_size):
+                ids, mask = input_ids[start:start + batch_size], attention_mask[start:start + batch_size]
+                with self.accelerator.autocast():
+                    got = shared_prefix.fused_logps(model, ids, mask, logits_to_keep, compute_entropy)
+                if got is None:
+                    lp, ent, _ = super()._get_per_token_logps_and_entropies(model, ids, mask, logits_to_keep,
+                                                                          None, compute_entropy)
+                    got = (lp, ent)
+                logps.append(got[0])
+                entropies.append(got[1])
+            return torch.cat(logps), (torch.cat(entropies) if compute_entropy else None), None
 
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
@@ -283,6 +331,8 @@ def train_trl(cfg: ExperimentConfig, env, model_path: str, console, after_warmup
         train_rows = drop_long_prompts(env.dataset, tokenizer, t.max_prompt_length, console)
     if t.dynamic_sampling.enabled:
         extra.update(dynamic_sampling=t.dynamic_sampling, fresh_rows=train_rows)
+    if t.shared_prefix:
+        extra["shared_prefix"] = True
     if extra:
         trainer_cls = rgv_trainer(GRPOTrainer)
     completion_log = None
