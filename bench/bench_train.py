@@ -41,8 +41,12 @@ def ours(steps: int, out: str, shared_prefix: bool = False) -> list[dict]:
     from rg_verifiers.config import load_config
     from rg_verifiers.train.run import train
 
+    # the plain script's settings, pinned: the main job's config moves (LoRA, 4 x 8, 16 tokens since issue 18)
     cfg = load_config("configs/experiments/ultra_minimal_cpu.yaml",
-                      [f"training.max_steps={steps}", f"training.output_dir={out}", "training.eval_steps=null",
+                      ["model.lora.enabled=false", "warmup.enabled=false", "training.learning_rate=2e-5",
+                       "training.per_device_train_batch_size=8", "training.num_generations=4",
+                       "training.max_completion_length=64", "training.temperature=1.0", "training.seed=42",
+                       f"training.max_steps={steps}", f"training.output_dir={out}", "training.eval_steps=null",
                        "rewards=[brevity]", "data.num_eval_examples=0", f"training.save_steps={steps * 10}",
                        f"training.shared_prefix={str(shared_prefix).lower()}"])
     env = make_env()

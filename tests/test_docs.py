@@ -71,7 +71,12 @@ def test_readme_is_short_and_keeps_the_quickstart():
     test_command = "./setup.sh && .venv/bin/python -m pytest -q"
     assert test_command in ci  # CI runs exactly the Quickstart's test command
     former = [ln.split(": ", 1)[1] for ln in SECTIONS.read_text().splitlines() if ln.startswith("command: ./setup.sh")]
-    assert shell_blocks(readme)[0] == former  # the two Quickstart lines, byte for byte as at 97518c1
+    # the two Quickstart commands, byte for byte as at 97518c1 (their comments may carry new measurements)
+    def command(line: str) -> str:
+        return line.split("   #", 1)[0]
+
+    assert [command(ln) for ln in shell_blocks(readme)[0]] == [command(ln) for ln in former]
+    assert all("#" in ln for ln in shell_blocks(readme)[0])
     assert former[1].startswith(test_command + " ")
 
 
@@ -86,7 +91,7 @@ def test_nothing_of_the_former_readme_was_lost():
         kind, value = item.split(": ", 1)
         if kind == "heading" and value not in headings:
             missing.append(item)
-        if kind == "command" and value not in everything:
+        if kind == "command" and value.split("   #", 1)[0] not in everything:  # a comment may carry new numbers
             missing.append(item)
     assert not missing, "former README sections/commands found in no page:\n" + "\n".join(missing)
 
