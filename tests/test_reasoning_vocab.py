@@ -13,6 +13,7 @@ import torch
 
 from rg_verifiers import reasoning_vocab as rv
 from rg_verifiers.protocol import parse_answer
+from tiny_models import tiny_llama
 
 ROOT = Path(__file__).resolve().parent.parent
 torch.set_num_threads(1)
@@ -28,14 +29,7 @@ def tokenizer():
 
 
 def tiny_model(tokenizer, tied=True, seed=0):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-                         tie_word_embeddings=tied, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    return LlamaForCausalLM(config).eval()
+    return tiny_llama(tokenizer, tied=tied, seed=seed)
 
 
 def fresh_tokenizer():
@@ -255,7 +249,8 @@ def test_cpu_training_with_a_reasoning_vocabulary_saves_and_reloads_it(tmp_path,
          # full weights and the step's earlier shape: the saved checkpoint is a whole model with the grown rows
          "model.lora.enabled=false", "training.per_device_train_batch_size=16", "training.num_generations=4",
          "training.max_completion_length=32", "training.learning_rate=1e-6",
-         "training.max_steps=2", "training.eval_steps=2", "data.num_eval_examples=16", "warmup.max_steps=12",
+         "training.max_steps=2", "training.eval_steps=2", "data.num_eval_examples=8", "warmup.max_steps=12",
+         "warmup.per_device_train_batch_size=4",  # the format is learned by the step count; CI time is the budget
          "training.log_completions=true", f"training.output_dir={out}"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-4000:]

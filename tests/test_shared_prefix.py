@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from rg_verifiers.train import shared_prefix
+from tiny_models import tiny_llama
 
 torch.set_num_threads(1)
 
@@ -26,14 +27,7 @@ def tokenizer():
 
 
 def tiny_model(tokenizer, seed=0):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    return LlamaForCausalLM(config).eval()
+    return tiny_llama(tokenizer, seed=seed, layers=2)  # two layers: the cache of one feeds the next
 
 
 def group_batch(tokenizer, group=3):
