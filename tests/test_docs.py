@@ -64,6 +64,11 @@ def pages() -> dict[str, str]:
     return found
 
 
+def command_of(line: str) -> str:
+    """A documented shell line without its trailing comment, which may carry new measurements (~7 min)."""
+    return line.split("   #", 1)[0]
+
+
 def test_readme_is_short_and_keeps_the_quickstart():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 250
@@ -72,10 +77,7 @@ def test_readme_is_short_and_keeps_the_quickstart():
     assert test_command in ci  # CI runs exactly the Quickstart's test command
     former = [ln.split(": ", 1)[1] for ln in SECTIONS.read_text().splitlines() if ln.startswith("command: ./setup.sh")]
     # the two Quickstart commands, byte for byte as at 97518c1 (their comments may carry new measurements)
-    def command(line: str) -> str:
-        return line.split("   #", 1)[0]
-
-    assert [command(ln) for ln in shell_blocks(readme)[0]] == [command(ln) for ln in former]
+    assert [command_of(ln) for ln in shell_blocks(readme)[0]] == [command_of(ln) for ln in former]
     assert all("#" in ln for ln in shell_blocks(readme)[0])
     assert former[1].startswith(test_command + " ")
 
@@ -91,7 +93,7 @@ def test_nothing_of_the_former_readme_was_lost():
         kind, value = item.split(": ", 1)
         if kind == "heading" and value not in headings:
             missing.append(item)
-        if kind == "command" and value.split("   #", 1)[0] not in everything:  # a comment may carry new numbers
+        if kind == "command" and command_of(value) not in everything:
             missing.append(item)
     assert not missing, "former README sections/commands found in no page:\n" + "\n".join(missing)
 

@@ -31,15 +31,19 @@ def prompt_groups(prompt_ids: torch.Tensor, prompt_mask: torch.Tensor) -> tuple[
     return first, inverse
 
 
+def _base(model):
+    """The transformers model under a peft wrapper (the model itself otherwise)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def _cache_kwarg(model) -> str:
     """transformers 5.x calls the cache `cache` (`past_key_values` is deprecated); 4.x only knows the old name."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    return "cache" if "cache" in inspect.signature(_base(model).forward).parameters else "past_key_values"
 
 
 def _checkpointing(model) -> bool:
     """Activation (gradient) checkpointing drops the cache in every layer: the prompt would be forgotten."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = _base(model)
     name = "is_activation_checkpointing" if hasattr(type(base), "is_activation_checkpointing") else "is_gradient_checkpointing"
     return bool(getattr(base, name, False))
 
@@ -47,9 +51,8 @@ def _checkpointing(model) -> bool:
 def _new_cache(model):
     from transformers import DynamicCache
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
-        return DynamicCache(config=base.config)
+        return DynamicCache(config=_base(model).config)
     except TypeError:  # transformers 4.x
         return DynamicCache()
 

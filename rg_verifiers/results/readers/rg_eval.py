@@ -50,6 +50,11 @@ def is_rg_eval_task_file(path: Path) -> bool:
         k in doc for k in ("average_mean_score", "average_best_score", "average_score"))
 
 
+def _generation(summary: dict) -> dict:
+    """The sampling settings a reasoning-gym eval run records in its summary."""
+    return {key: summary[key] for key in ("max_tokens", "temperature", "top_p") if summary.get(key) is not None}
+
+
 def _load(path: Path) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -89,7 +94,7 @@ def read_task_file(path: Path, summary: Optional[dict] = None, run_folder: Optio
     folder = str((run_folder or path.parent).resolve())
     result.run = RunInfo(model=model, env_id="rg-" + task.replace("_", "-"),
                          task_args={"config": params} if params else {},
-                         generation={key: summary[key] for key in ("max_tokens", "temperature", "top_p") if summary.get(key) is not None},
+                         generation=_generation(summary),
                          source=str(path), kind="rg-eval", group=f"rg:{folder}", identity=f"rg:{folder}:{task}",
                          timestamp=str(summary.get("timestamp") or ""),
                          provenance={"reasoning_gym_git_hash": summary.get("git_hash"), "provider": summary.get("provider"),
@@ -116,7 +121,7 @@ def read_run_dir(path: Path) -> list:
                             extra={"rg_eval": {"from": "summary.json"}})
         r.run = RunInfo(model=model, env_id="rg-" + task.replace("_", "-"), source=str(path / SUMMARY), kind="rg-eval",
                         group=f"rg:{path.resolve()}", identity=f"rg:{path.resolve()}:{task}",
-                        generation={key: summary[key] for key in ("max_tokens", "temperature", "top_p") if summary.get(key) is not None})
+                        generation=_generation(summary))
         out.append(r)
     if not out:
         raise ResultsError(f"{path}: a reasoning-gym eval folder with no task results")
